@@ -1,0 +1,92 @@
+/*
+ * dmtcp.h — the Stasis C API, source-compatible with DMTCP's.
+ *
+ * Every function is declared weak and wrapped in a macro of the same name, so
+ * a program that calls it runs unchanged without the engine: the macro sees
+ * the missing symbol and yields DMTCP_NOT_PRESENT (or 0 for
+ * dmtcp_is_enabled).  Under `dmtcp_launch` the engine (libdmtcp.so) provides
+ * the real functions.
+ */
+#ifndef DMTCP_H
+#define DMTCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DMTCP_AFTER_CHECKPOINT 1
+#define DMTCP_AFTER_RESTART 2
+#define DMTCP_NOT_PRESENT 3
+#define DMTCP_ERROR (-1)
+
+int dmtcp_is_enabled(void) __attribute__((weak));
+int dmtcp_checkpoint(void) __attribute__((weak));
+int dmtcp_disable_ckpt(void) __attribute__((weak));
+int dmtcp_enable_ckpt(void) __attribute__((weak));
+int dmtcp_get_coordinator_status(int *num_peers, int *is_running) __attribute__((weak));
+int dmtcp_get_local_status(int *num_checkpoints, int *num_restarts) __attribute__((weak));
+const char *dmtcp_get_ckpt_filename(void) __attribute__((weak));
+
+#define dmtcp_is_enabled() (dmtcp_is_enabled ? dmtcp_is_enabled() : 0)
+#define dmtcp_checkpoint() (dmtcp_checkpoint ? dmtcp_checkpoint() : DMTCP_NOT_PRESENT)
+#define dmtcp_disable_ckpt() (dmtcp_disable_ckpt ? dmtcp_disable_ckpt() : DMTCP_NOT_PRESENT)
+#define dmtcp_enable_ckpt() (dmtcp_enable_ckpt ? dmtcp_enable_ckpt() : DMTCP_NOT_PRESENT)
+#define dmtcp_get_coordinator_status(n, r) \
+    (dmtcp_get_coordinator_status ? dmtcp_get_coordinator_status(n, r) : DMTCP_NOT_PRESENT)
+#define dmtcp_get_local_status(n, r) \
+    (dmtcp_get_local_status ? dmtcp_get_local_status(n, r) : DMTCP_NOT_PRESENT)
+#define dmtcp_get_ckpt_filename() (dmtcp_get_ckpt_filename ? dmtcp_get_ckpt_filename() : NULL)
+
+/* ---- Plugin event API --------------------------------------------------
+ * Internal in this release (the built-in features use it); documented and
+ * made stable by the plugin issue.  A plugin fills a dmtcp_plugin_descriptor_t
+ * and registers it with DMTCP_DECL_PLUGIN from a shared object passed with
+ * --with-plugin.
+ */
+typedef enum {
+    DMTCP_EVENT_INIT = 1,        /* engine started in this process */
+    DMTCP_EVENT_EXIT,            /* process exits */
+    DMTCP_EVENT_PRESUSPEND,      /* checkpoint requested; user threads still run */
+    DMTCP_EVENT_PRECHECKPOINT,   /* user threads parked; save kernel state */
+    DMTCP_EVENT_RESUME,          /* image durable; about to release threads */
+    DMTCP_EVENT_RESTART,         /* memory restored; recreate kernel state */
+    DMTCP_EVENT_RUNNING,         /* threads released (after checkpoint or restart) */
+    DMTCP_EVENT_THREAD_RESUME,   /* in each user thread as it leaves the parked state */
+    DMTCP_EVENT_ATFORK_PREPARE,
+    DMTCP_EVENT_ATFORK_PARENT,
+    DMTCP_EVENT_ATFORK_CHILD,
+    DMTCP_EVENT_PRE_EXEC,
+    DMTCP_EVENT_POST_EXEC,
+    DMTCP_EVENT_PTHREAD_START,
+    DMTCP_EVENT_PTHREAD_EXIT,
+    DMTCP_EVENT_MAX
+} dmtcp_event_t;
+
+typedef struct {
+    int is_restart;          /* THREAD_RESUME / RUNNING: 1 after a restart */
+    uint64_t generation;     /* checkpoint generation */
+} dmtcp_event_data_t;
+
+typedef struct {
+    const char *name;
+    const char *version;
+    const char *description;
+    void (*event_hook)(dmtcp_event_t event, dmtcp_event_data_t *data);
+} dmtcp_plugin_descriptor_t;
+
+void dmtcp_register_plugin(const dmtcp_plugin_descriptor_t *d) __attribute__((weak));
+
+#define DMTCP_DECL_PLUGIN(descr)                                              \
+    __attribute__((constructor)) static void dmtcp_plugin_register_##descr(void) \
+    {                                                                          \
+        if (dmtcp_register_plugin)                                             \
+            dmtcp_register_plugin(&(descr));                                   \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,134 @@
+/*
+ * image.h — the on-disk layout of a checkpoint image (format version 1).
+ *
+ * This header is the only thing the libc-free restart helper shares with the
+ * engine, so it holds plain structs and constants and includes nothing but
+ * <stdint.h>.  docs/image-format.md describes the format in prose.
+ *
+ *   offset 0                 struct image_header (IMAGE_HEADER_SIZE bytes)
+ *   IMAGE_HEADER_SIZE …      region payloads, each page-aligned
+ *   table_offset             struct image_region[nregions]
+ *   strings_offset           NUL-terminated strings (paths) referenced by regions
+ *   sections_offset          plugin sections: struct image_section + bytes, repeated
+ *   file end - trailer       struct image_trailer
+ *
+ * A region payload is an extent list followed by the pages it names:
+ *   uint64_t nextents; struct image_extent[nextents]; padding to a page;
+ *   then the pages of every extent, in order.
+ * Pages of the region that no extent names are zero (anonymous memory) or
+ * come from the backing file (MAP_SHARED file mappings: the file is the truth).
+ */
+#ifndef STASIS_IMAGE_H
+#define STASIS_IMAGE_H
+
+#include <stdint.h>
+
+#define IMAGE_MAGIC "STASIS\x00\x01"   /* 8 bytes */
+#define IMAGE_TRAILER_MAGIC "STASEND\x01" /* 8 bytes */
+#define IMAGE_VERSION 1u
+#define IMAGE_HEADER_SIZE 4096u
+#define IMAGE_ARCH_X86_64 62u /* EM_X86_64 */
+#define IMAGE_PAGE 4096u
+
+/* region kinds */
+enum image_region_kind {
+    REGION_ANON_PRIVATE = 1, /* anonymous private memory (heap, stacks, bss …) */
+    REGION_ANON_SHARED = 2,  /* MAP_SHARED|MAP_ANONYMOUS (saved, re-created shared) */
+    REGION_FILE_PRIVATE = 3, /* private file mapping: all readable pages saved */
+    REGION_FILE_SHARED = 4,  /* shared file mapping: remapped from the file */
+    REGION_RESERVED = 5,     /* PROT_NONE with no content: address space only */
+};
+
+/* region flags */
+#define REGION_F_STACK 0x1u       /* a thread's or the main stack ([stack]) */
+#define REGION_F_NORESERVE 0x2u   /* mapped with MAP_NORESERVE semantics */
+#define REGION_F_GROWSDOWN 0x4u   /* the main stack's growsdown VMA */
+#define REGION_F_DELETED 0x8u     /* backing file was deleted: contents saved */
+
+struct image_extent {
+    uint64_t first_page; /* page index within the region */
+    uint64_t npages;
+};
+
+struct image_region {
+    uint64_t start;
+    uint64_t end;
+    uint32_t prot;           /* PROT_* */
+    uint32_t kind;           /* enum image_region_kind */
+    uint32_t flags;          /* REGION_F_* */
+    uint32_t path_len;       /* bytes of the backing path (0 = none) */
+    uint64_t path_offset;    /* offset of the path within the strings area */
+    uint64_t file_offset;    /* offset within the backing file */
+    uint64_t payload_offset; /* file offset of the payload (0 = no payload) */
+    uint64_t payload_size;   /* bytes of payload, extent list included */
+    uint64_t stored_pages;   /* pages held in the payload */
+    uint64_t checksum;       /* XXH64 of the payload, seed 0 */
+};
+
+struct image_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t arch;
+    uint32_t page_size;
+    uint32_t uid;
+    uint32_t nthreads;
+    uint64_t created_ns;      /* CLOCK_REALTIME at checkpoint */
+    uint64_t comp_id;         /* computation id */
+    uint64_t generation;      /* checkpoint generation */
+    uint64_t restore_entry;   /* engine's restore entry point (restored address) */
+    uint64_t restore_arg;     /* argument for it */
+    uint64_t nregions;
+    uint64_t table_offset;
+    uint64_t strings_offset;
+    uint64_t strings_size;
+    uint64_t sections_offset;
+    uint64_t sections_size;
+    uint64_t file_size;
+    uint64_t memory_bytes;    /* bytes of memory stored (pages × page size) */
+    int32_t vpid;
+    int32_t real_pid;
+    /* the kernel's special mappings at checkpoint time */
+    uint64_t vdso_start, vdso_end;
+    uint64_t vvar_start, vvar_end;
+    uint64_t vclock_start, vclock_end;
+    char program[256];        /* short name of the program */
+    char cmdline[1024];       /* argv joined by spaces, for tools */
+    char host[64];
+    uint64_t header_checksum; /* XXH64 of the header with this field zero */
+};
+
+/* a plugin section in the sections area */
+struct image_section {
+    char name[32];
+    uint64_t size;     /* bytes following this struct */
+    uint64_t checksum; /* XXH64 of those bytes */
+};
+
+struct image_trailer {
+    char magic[8];
+    uint64_t file_size;     /* total image size, trailer included */
+    uint64_t table_checksum; /* XXH64 over table, strings and sections (contiguous) */
+    uint64_t header_checksum; /* copy of the header's */
+    uint64_t reserved[4];
+};
+
+/* What dmtcp_restart hands the restart helper, and the helper hands the
+ * engine's restore entry (in a page outside every saved region). */
+struct restart_info {
+    uint32_t magic;            /* RESTART_INFO_MAGIC */
+    uint32_t restart_peers;    /* how many processes this restart brings back */
+    int32_t coord_port;
+    int32_t quiet;
+    char coord_host[256];
+    char secret[72];
+    char ckptdir[1024];        /* "" = keep the checkpoint directory of the image */
+    char image_path[1024];     /* absolute path of the image restarted from */
+    uint64_t scratch_start;    /* helper's scratch area: stacks for thread restore */
+    uint64_t scratch_size;
+    uint64_t helper_start;     /* the helper's own image, unmapped once threads are back */
+    uint64_t helper_end;
+};
+#define RESTART_INFO_MAGIC 0x52535452u
+
+#endif

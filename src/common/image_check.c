@@ -1,0 +1,173 @@
+/*
+ * image_check.c — the whole-image validation dmtcp_restart runs first.
+ *
+ * A corrupt, truncated, foreign or future image is refused with a message
+ * that names the file and the problem, before a single page is mapped.
+ * Reads the payloads in bounded chunks, so checking costs one sequential
+ * read of the file and a few MiB of memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "common/image_check.h"
+
+static int image_bad(char *err, size_t cap, const char *path, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    snprintf(err, cap, "%s: %s", path, why);
+    return -1;
+}
+
+static int image_read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int image_check_header(const struct image_header *h, uint64_t size, const char *path, char *err,
+                              size_t cap)
+{
+    if (memcmp(h->magic, IMAGE_MAGIC, 8) != 0)
+        return image_bad(err, cap, path, "not a Stasis checkpoint image (bad magic)");
+    if (h->version > IMAGE_VERSION)
+        return image_bad(err, cap, path,
+                         "made by a newer Stasis (image format %u; this dmtcp_restart reads format %u); "
+                         "restart it with the Stasis that wrote it",
+                         h->version, IMAGE_VERSION);
+    if (h->version < 1 || h->header_size != IMAGE_HEADER_SIZE)
+        return image_bad(err, cap, path, "unknown image format %u", h->version);
+    struct image_header copy = *h;
+    copy.header_checksum = 0;
+    if (XXH64(&copy, sizeof copy, 0) != h->header_checksum)
+        return image_bad(err, cap, path, "header checksum mismatch: the image is corrupt");
+    if (h->arch != IMAGE_ARCH_X86_64)
+        return image_bad(err, cap, path, "made on another architecture (ELF machine %u); this is x86_64", h->arch);
+    if (h->page_size != IMAGE_PAGE)
+        return image_bad(err, cap, path, "page size %u differs from this machine's %u", h->page_size, IMAGE_PAGE);
+    if (h->uid != getuid())
+        return image_bad(err, cap, path, "belongs to user %u; you are user %u: restart it as its owner", h->uid,
+                         getuid());
+    if (size < h->file_size || size < IMAGE_HEADER_SIZE + sizeof(struct image_trailer))
+        return image_bad(err, cap, path, "truncated: %llu bytes of %llu; the image is incomplete",
+                         (unsigned long long)size, (unsigned long long)h->file_size);
+    if (size > h->file_size)
+        return image_bad(err, cap, path, "%llu bytes where %llu were written: the image was altered",
+                         (unsigned long long)size, (unsigned long long)h->file_size);
+    uint64_t end = h->file_size - sizeof(struct image_trailer);
+    if (h->table_offset < IMAGE_HEADER_SIZE || h->nregions > (1u << 24) ||
+        h->strings_offset != h->table_offset + h->nregions * sizeof(struct image_region) ||
+        h->sections_offset != h->strings_offset + h->strings_size || h->sections_offset + h->sections_size != end)
+        return image_bad(err, cap, path, "inconsistent layout in the header: the image is corrupt");
+    return 0;
+}
+
+static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap)
+{
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    for (uint64_t done = 0; done < r->payload_size;) {
+        size_t n = r->payload_size - done > bufcap ? bufcap : (size_t)(r->payload_size - done);
+        if (image_read_at(fd, buf, n, r->payload_offset + done) < 0)
+            return -1;
+        XXH64_update(&st, buf, n);
+        done += n;
+    }
+    return XXH64_digest(&st) == r->checksum ? 0 : -1;
+}
+
+int image_check_file(const char *path, struct image_header *hdr, char *err, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return image_bad(err, cap, path, "cannot open: %s", strerror(errno));
+    int rc = -1;
+    uint8_t *meta = NULL, *buf = NULL;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        image_bad(err, cap, path, "not a regular file");
+        goto out;
+    }
+    if ((uint64_t)st.st_size < sizeof *hdr) {
+        image_bad(err, cap, path, "too short to be a checkpoint image (%lld bytes)", (long long)st.st_size);
+        goto out;
+    }
+    if (image_read_at(fd, hdr, sizeof *hdr, 0) < 0) {
+        image_bad(err, cap, path, "cannot read the header: %s", strerror(errno));
+        goto out;
+    }
+    if (image_check_header(hdr, (uint64_t)st.st_size, path, err, cap) < 0)
+        goto out;
+    struct image_trailer t;
+    uint64_t toff = hdr->file_size - sizeof t;
+    if (image_read_at(fd, &t, sizeof t, toff) < 0 || memcmp(t.magic, IMAGE_TRAILER_MAGIC, 8) != 0 ||
+        t.file_size != hdr->file_size || t.header_checksum != hdr->header_checksum) {
+        image_bad(err, cap, path, "no valid trailer: the image is truncated or was not completely written");
+        goto out;
+    }
+    size_t meta_len = (size_t)(toff - hdr->table_offset);
+    meta = malloc(meta_len ? meta_len : 1);
+    if (!meta || image_read_at(fd, meta, meta_len, hdr->table_offset) < 0) {
+        image_bad(err, cap, path, "cannot read the region table");
+        goto out;
+    }
+    if (XXH64(meta, (size_t)(hdr->sections_offset - hdr->table_offset), 0) != t.table_checksum) {
+        image_bad(err, cap, path, "region table checksum mismatch: the image is corrupt");
+        goto out;
+    }
+    const struct image_region *regions = (const struct image_region *)meta;
+    size_t bufcap = 8u << 20;
+    buf = malloc(bufcap);
+    if (!buf) {
+        image_bad(err, cap, path, "out of memory");
+        goto out;
+    }
+    for (uint64_t i = 0; i < hdr->nregions; i++) {
+        const struct image_region *r = &regions[i];
+        if (r->start >= r->end || (r->start | r->end) % IMAGE_PAGE || r->kind < REGION_ANON_PRIVATE ||
+            r->kind > REGION_RESERVED || (r->path_len && r->path_offset + r->path_len >= hdr->strings_size + 1) ||
+            (r->payload_size && (r->payload_offset < IMAGE_HEADER_SIZE ||
+                                 r->payload_offset + r->payload_size > hdr->table_offset))) {
+            image_bad(err, cap, path, "region %llu is malformed: the image is corrupt", (unsigned long long)i);
+            goto out;
+        }
+        if (r->start < IMAGE_HELPER_ZONE_END && r->end > IMAGE_HELPER_ZONE_START) {
+            image_bad(err, cap, path, "region %llx-%llx overlaps the restart helper's address zone",
+                      (unsigned long long)r->start, (unsigned long long)r->end);
+            goto out;
+        }
+        if (r->payload_size && image_check_payload(fd, r, buf, bufcap) < 0) {
+            image_bad(err, cap, path, "checksum mismatch in memory region %llx-%llx: the image is corrupt",
+                      (unsigned long long)r->start, (unsigned long long)r->end);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(meta);
+    free(buf);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,201 @@
+/*
+ * proto.h — the coordinator wire protocol (version 1).
+ *
+ * Every message is a 16-byte header followed by `len` bytes of payload; the
+ * payload is one of the fixed structs below (COMMAND_REPLY and LIST carry a
+ * variable tail of peer records).  All integers are little-endian, strings
+ * are NUL-padded fixed arrays.  A peer that sends a bad magic, an unknown
+ * version or type, a length over PROTO_MAX_PAYLOAD or a length that does not
+ * match its type is disconnected; nobody else is affected.  docs/protocol.md
+ * is the prose version of this file.
+ *
+ * Shared by the coordinator, the commands and the engine: no global state.
+ */
+#ifndef STASIS_PROTO_H
+#define STASIS_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_MAGIC 0x31535453u /* "STS1" */
+#define PROTO_VERSION 1
+#define PROTO_MAX_PAYLOAD (1u << 20)
+#define PROTO_DEFAULT_PORT 7779
+#define PROTO_SECRET_LEN 64 /* hex characters, NUL-padded to 72 */
+
+struct proto_hdr {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t type;
+    uint32_t len; /* payload bytes that follow */
+    uint32_t reserved;
+};
+
+enum proto_type {
+    MSG_HELLO = 1,         /* client → coord: first message of every connection */
+    MSG_WELCOME = 2,       /* coord → client: accepted */
+    MSG_REJECT = 3,        /* coord → client: refused (bad secret, bad version…), then close */
+    MSG_COMMAND = 4,       /* command client → coord */
+    MSG_COMMAND_REPLY = 5, /* coord → command client */
+    MSG_CKPT_REQUEST = 6,  /* worker → coord: dmtcp_checkpoint() was called */
+    MSG_DO_CKPT = 7,       /* coord → worker: start checkpoint `generation` */
+    MSG_BARRIER = 8,       /* worker → coord: reached barrier */
+    MSG_BARRIER_RELEASE = 9, /* coord → worker: everyone reached it */
+    MSG_CKPT_DONE = 10,    /* worker → coord: image written (or failed) */
+    MSG_KILL = 11,         /* coord → worker: terminate the computation */
+    MSG_WORKER_STATUS = 12, /* worker → coord: state change (e.g. resume delayed) */
+    MSG_TYPE_MAX
+};
+
+enum proto_role {
+    ROLE_WORKER = 1,  /* a process under checkpoint control (launched or restarted) */
+    ROLE_COMMAND = 2, /* dmtcp_command and other tools */
+};
+
+enum worker_state {
+    WSTATE_RUNNING = 1,
+    WSTATE_CHECKPOINTING = 2,
+    WSTATE_RESTARTING = 3, /* just restored, waiting on the restart barrier */
+};
+
+enum barrier_id {
+    BARRIER_SUSPENDED = 1,    /* every user thread of every process is parked */
+    BARRIER_CHECKPOINTED = 2, /* every image is written and durable */
+    BARRIER_RESUMED = 3,      /* every process has let its threads go */
+    BARRIER_RESTARTED = 10,   /* every restarted process has its kernel state back */
+    BARRIER_REFILLED = 11,    /* every restarted process is ready to resume */
+};
+
+struct msg_hello {
+    uint32_t role;         /* enum proto_role */
+    uint32_t state;        /* enum worker_state (workers only) */
+    char secret[72];       /* the coordinator's token, hex */
+    int32_t vpid;          /* virtual pid (== real pid before any restart) */
+    int32_t real_pid;
+    uint64_t comp_id;      /* computation id; 0 = new computation */
+    uint64_t generation;   /* last checkpoint generation this process saw */
+    uint32_t restart_peers; /* restarting: how many processes this restart brings back */
+    uint32_t flags;
+    char name[64];         /* program name */
+    char host[64];         /* hostname */
+};
+
+struct msg_welcome {
+    uint32_t worker_id;   /* coordinator's id for this connection */
+    uint32_t interval;    /* checkpoint interval, seconds, 0 = none */
+    uint64_t comp_id;     /* computation id (assigned for new computations) */
+    uint64_t generation;  /* current checkpoint generation */
+};
+
+enum reject_code {
+    REJECT_BAD_SECRET = 1,
+    REJECT_BAD_VERSION = 2,
+    REJECT_BAD_MESSAGE = 3,
+    REJECT_BUSY = 4,       /* e.g. a checkpoint is in progress and a worker tries to join */
+};
+
+struct msg_reject {
+    uint32_t code;        /* enum reject_code */
+    char reason[256];
+};
+
+enum command_code {
+    CMD_STATUS = 1,    /* -s */
+    CMD_LIST = 2,      /* -l */
+    CMD_CKPT = 3,      /* -c: start a checkpoint, reply at once */
+    CMD_BCKPT = 4,     /* -bc: reply when the checkpoint is durable (or failed) */
+    CMD_KCKPT = 5,     /* -kc: blocking checkpoint, then kill the computation */
+    CMD_KILL = 6,      /* -k */
+    CMD_QUIT = 7,      /* -q: kill the computation and stop the coordinator */
+    CMD_INTERVAL = 8,  /* -i N */
+};
+
+struct msg_command {
+    uint32_t code;     /* enum command_code */
+    uint32_t arg;      /* CMD_INTERVAL: seconds */
+};
+
+struct proto_peer {
+    uint32_t worker_id;
+    int32_t vpid;
+    int32_t real_pid;
+    uint32_t state;     /* enum worker_state */
+    uint32_t flags;     /* PEER_RESUME_DELAYED … */
+    uint32_t reserved;
+    char name[64];
+    char host[64];
+};
+
+#define PEER_RESUME_DELAYED 1u
+
+struct msg_command_reply {
+    int32_t status;        /* 0 = done; otherwise an errno-like code, see message */
+    uint32_t num_peers;
+    uint32_t running;      /* 1 when every peer runs (no checkpoint/restart in progress) */
+    uint32_t interval;
+    uint64_t generation;   /* checkpoints completed so far */
+    uint64_t comp_id;
+    uint64_t ckpt_bytes;   /* last checkpoint: total bytes written */
+    uint64_t ckpt_usec;    /* last checkpoint: wall time */
+    uint32_t npeers;       /* peer records following this struct (CMD_LIST) */
+    uint32_t reserved;
+    char message[512];     /* human-readable result or error */
+    /* struct proto_peer peers[npeers]; */
+};
+
+struct msg_do_ckpt {
+    uint64_t generation;
+    uint32_t flags;        /* reserved */
+    uint32_t reserved;
+    char ckptdir[1024];    /* coordinator's --ckptdir, or "" = the worker's own */
+};
+
+struct msg_barrier {
+    uint32_t barrier;      /* enum barrier_id */
+    uint32_t reserved;
+    uint64_t generation;
+};
+
+struct msg_ckpt_done {
+    int32_t status;        /* 0 = image durable, else errno */
+    uint32_t reserved;
+    uint64_t generation;
+    uint64_t bytes;
+    uint64_t usec;
+    char path[1024];       /* absolute path of the image */
+    char error[512];       /* message when status != 0 */
+};
+
+struct msg_worker_status {
+    uint32_t flags;        /* PEER_RESUME_DELAYED … */
+    uint32_t reserved;
+};
+
+/* ---- helpers (proto.c) ---------------------------------------------- */
+
+/* Expected payload size for a type, or -1 when variable (COMMAND_REPLY). */
+long proto_payload_size(uint16_t type);
+
+/* Blocking send of one message on fd; 0 or -errno. Safe in the engine's
+ * checkpoint path (no malloc, no stdio). */
+int proto_send(int fd, uint16_t type, const void *payload, uint32_t len);
+
+/* Blocking receive of one message into buf (capacity cap); returns payload
+ * length, or -errno (-EPROTO for a malformed message, -ECONNRESET at EOF). */
+long proto_recv(int fd, uint16_t *type, void *buf, uint32_t cap);
+
+/* Validate a header just read: 0 or -EPROTO. */
+int proto_check_hdr(const struct proto_hdr *h);
+
+/* Secret token: directory <runtime>/stasis, file coord-<port>.secret.
+ * proto_secret_path fills path (cap bytes); proto_secret_load reads the token
+ * (env STASIS_COORD_SECRET first), proto_secret_create makes a new random one
+ * and stores it with mode 0600. All return 0 or -errno. */
+int proto_secret_path(int port, char *path, size_t cap);
+int proto_secret_load(int port, char out[72]);
+int proto_secret_create(int port, char out[72]);
+
+/* TCP connect to host:port with a timeout in ms; returns fd or -errno. */
+int proto_connect(const char *host, int port, int timeout_ms);
+
+#endif

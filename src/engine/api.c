@@ -1,0 +1,122 @@
+/*
+ * api.c — the dmtcp.h functions, as the engine provides them.
+ *
+ * The header wraps each call in a macro that checks the weak symbol, so these
+ * only run under the engine.  Names are DMTCP's; the header's macros must be
+ * undone here to define the functions themselves.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/proto.h"
+#include "engine/engine.h"
+#include "engine/sys.h"
+
+#undef dmtcp_is_enabled
+#undef dmtcp_checkpoint
+#undef dmtcp_disable_ckpt
+#undef dmtcp_enable_ckpt
+#undef dmtcp_get_coordinator_status
+#undef dmtcp_get_local_status
+#undef dmtcp_get_ckpt_filename
+
+static __thread int api_disable_depth; /* this thread's dmtcp_disable_ckpt nesting */
+
+ENGINE_API int dmtcp_is_enabled(void)
+{
+    return 1;
+}
+
+ENGINE_API int dmtcp_checkpoint(void)
+{
+    if (api_disable_depth > 0) {
+        engine_warn("dmtcp_checkpoint() called between dmtcp_disable_ckpt() and dmtcp_enable_ckpt() "
+                    "in the same thread; it would wait for itself, so it returns DMTCP_ERROR");
+        return DMTCP_ERROR;
+    }
+    if (!manager_state.connected) {
+        engine_warn("dmtcp_checkpoint(): no coordinator connection, so no checkpoint");
+        return DMTCP_ERROR;
+    }
+    int seq = atomic_load(&manager_state.event_seq);
+    int restarts = manager_state.num_restarts;
+    if (manager_request_checkpoint() < 0)
+        return DMTCP_ERROR;
+    while (atomic_load(&manager_state.event_seq) == seq)
+        sys_futex_wait(&manager_state.event_seq, seq, NULL);
+    if (manager_state.num_restarts != restarts)
+        return DMTCP_AFTER_RESTART;
+    return manager_state.last_failed ? DMTCP_ERROR : DMTCP_AFTER_CHECKPOINT;
+}
+
+ENGINE_API int dmtcp_disable_ckpt(void)
+{
+    for (;;) {
+        while (atomic_load(&manager_state.suspending))
+            sys_futex_wait(&manager_state.suspending, 1, NULL);
+        atomic_fetch_add(&manager_state.disable_count, 1);
+        if (!atomic_load(&manager_state.suspending))
+            break;
+        atomic_fetch_sub(&manager_state.disable_count, 1);
+        sys_futex_wake(&manager_state.disable_count, 1);
+    }
+    api_disable_depth++;
+    return 1;
+}
+
+ENGINE_API int dmtcp_enable_ckpt(void)
+{
+    if (api_disable_depth <= 0) {
+        engine_warn("dmtcp_enable_ckpt() without a matching dmtcp_disable_ckpt(); ignored");
+        return DMTCP_ERROR;
+    }
+    api_disable_depth--;
+    if (atomic_fetch_sub(&manager_state.disable_count, 1) == 1)
+        sys_futex_wake(&manager_state.disable_count, 1);
+    return 1;
+}
+
+ENGINE_API int dmtcp_get_coordinator_status(int *num_peers, int *is_running)
+{
+    int fd = proto_connect(engine_config.coord_host, engine_config.coord_port, 2000);
+    if (fd < 0)
+        return DMTCP_ERROR;
+    struct msg_hello h;
+    memset(&h, 0, sizeof h);
+    h.role = ROLE_COMMAND;
+    memcpy(h.secret, engine_config.secret, sizeof h.secret);
+    struct msg_command c = {.code = CMD_STATUS};
+    union {
+        struct msg_command_reply r;
+        struct msg_welcome w;
+        uint8_t raw[4096];
+    } u;
+    uint16_t type = 0;
+    int ok = proto_send(fd, MSG_HELLO, &h, sizeof h) == 0 && proto_recv(fd, &type, &u, sizeof u) >= 0 &&
+             type == MSG_WELCOME && proto_send(fd, MSG_COMMAND, &c, sizeof c) == 0 &&
+             proto_recv(fd, &type, &u, sizeof u) >= (long)sizeof u.r && type == MSG_COMMAND_REPLY;
+    close(fd);
+    if (!ok)
+        return DMTCP_ERROR;
+    if (num_peers)
+        *num_peers = (int)u.r.num_peers;
+    if (is_running)
+        *is_running = (int)u.r.running;
+    return 1;
+}
+
+ENGINE_API int dmtcp_get_local_status(int *num_checkpoints, int *num_restarts)
+{
+    if (num_checkpoints)
+        *num_checkpoints = manager_state.num_checkpoints;
+    if (num_restarts)
+        *num_restarts = manager_state.num_restarts;
+    return 1;
+}
+
+ENGINE_API const char *dmtcp_get_ckpt_filename(void)
+{
+    return image_current_path();
+}

@@ -1,0 +1,387 @@
+/*
+ * image_write.c — write the process's memory into an image (format:
+ * src/common/image.h, docs/image-format.md).
+ *
+ * Runs in the manager thread while every user thread is parked, so it uses
+ * no malloc and no stdio.  The image goes to "<path>.tmp", is fsync'd and
+ * then renamed over <path>: a crash or a full disk never damages the last
+ * good image.  Pages that are all zero, and pages never touched, are not
+ * stored; shared file mappings are not stored at all (the file is the truth).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "engine/engine.h"
+#include "engine/memory.h"
+
+struct image_writer {
+    int fd;
+    uint64_t off;            /* next free offset in the image */
+    struct image_header hdr;
+    struct memory_buf table, strings, present, extents;
+    uint64_t memory_bytes;
+    const char *tmp_path;
+    char error[512];
+};
+
+static char image_path_cache[1024];
+
+const char *image_current_path(void)
+{
+    return image_path_cache[0] ? image_path_cache : NULL;
+}
+
+static uint64_t image_now_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int image_fail(struct image_writer *w, int err, const char *what)
+{
+    if (!w->error[0])
+        snprintf(w->error, sizeof w->error, "%s %s: %s", what, w->tmp_path, strerror(err));
+    return -err;
+}
+
+static int image_pwrite_all(struct image_writer *w, const void *buf, uint64_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
+        ssize_t n = pwrite(w->fd, p, chunk, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return image_fail(w, errno, "cannot write image");
+        if (n == 0)
+            return image_fail(w, ENOSPC, "cannot write image");
+        p += n;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+static int image_is_special(const char *path)
+{
+    return !strcmp(path, "[vdso]") || !strcmp(path, "[vvar]") || !strcmp(path, "[vvar_vclock]") ||
+           !strcmp(path, "[vsyscall]");
+}
+
+static void image_note_special(struct image_header *h, const struct memory_area *a)
+{
+    if (!strcmp(a->path, "[vdso]")) {
+        h->vdso_start = a->start;
+        h->vdso_end = a->end;
+    } else if (!strcmp(a->path, "[vvar]")) {
+        h->vvar_start = a->start;
+        h->vvar_end = a->end;
+    } else if (!strcmp(a->path, "[vvar_vclock]")) {
+        h->vclock_start = a->start;
+        h->vclock_end = a->end;
+    }
+}
+
+/* Decide how an area is saved; fills kind and flags of r. */
+static void image_classify(const struct memory_area *a, struct image_region *r)
+{
+    size_t plen = strlen(a->path);
+    int deleted = plen > 10 && !strcmp(a->path + plen - 10, " (deleted)");
+    int anon = a->inode == 0 || a->path[0] != '/' || deleted || !strncmp(a->path, "/SYSV", 5) ||
+               !strncmp(a->path, "/memfd:", 7);
+    r->flags = 0;
+    if (!strcmp(a->path, "[stack]"))
+        r->flags |= REGION_F_STACK | REGION_F_GROWSDOWN;
+    if (deleted)
+        r->flags |= REGION_F_DELETED;
+    if (anon)
+        r->kind = a->shared ? REGION_ANON_SHARED : REGION_ANON_PRIVATE;
+    else
+        r->kind = a->shared ? REGION_FILE_SHARED : REGION_FILE_PRIVATE;
+}
+
+/* Build the extent list of the pages worth storing; returns pages stored. */
+static uint64_t image_select_pages(struct image_writer *w, int pagemap_fd, const struct memory_area *a,
+                                   const struct image_region *r)
+{
+    uint64_t npages = (a->end - a->start) / IMAGE_PAGE;
+    w->extents.len = 0;
+    if (memory_pages_present(pagemap_fd, a->start, a->end, w->present.data) < 0)
+        memset(w->present.data, 1, npages); /* no pagemap: look at every page */
+    int skip_zero = r->kind != REGION_FILE_PRIVATE;
+    uint64_t stored = 0;
+    struct image_extent *cur = NULL;
+    for (uint64_t i = 0; i < npages; i++) {
+        int keep = w->present.data[i];
+        if (keep && skip_zero && memory_page_is_zero((const void *)(a->start + i * IMAGE_PAGE)))
+            keep = 0;
+        if (!keep) {
+            cur = NULL;
+            continue;
+        }
+        stored++;
+        if (cur) {
+            cur->npages++;
+            continue;
+        }
+        struct image_extent e = {i, 1};
+        memory_buf_append(&w->extents, &e, sizeof e); /* reserved up front: cannot fail */
+        cur = (struct image_extent *)(w->extents.data + w->extents.len - sizeof e);
+    }
+    return stored;
+}
+
+static int image_write_payload(struct image_writer *w, const struct memory_area *a, struct image_region *r,
+                               uint64_t stored)
+{
+    uint64_t next = w->extents.len / sizeof(struct image_extent);
+    uint64_t list_bytes = 8 + w->extents.len;
+    uint64_t list_padded = (list_bytes + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    r->payload_offset = w->off;
+    /* extent list, padded: small, goes through a page of the extents buffer's tail */
+    uint8_t head[IMAGE_PAGE];
+    uint64_t done = 0;
+    const uint8_t *lst = w->extents.data;
+    while (done < list_padded) {
+        memset(head, 0, sizeof head);
+        for (uint64_t i = 0; i < IMAGE_PAGE && done + i < list_bytes; i++) {
+            uint64_t k = done + i;
+            head[i] = k < 8 ? (uint8_t)(next >> (8 * k)) : lst[k - 8];
+        }
+        XXH64_update(&st, head, IMAGE_PAGE);
+        int rc = image_pwrite_all(w, head, IMAGE_PAGE, w->off);
+        if (rc < 0)
+            return rc;
+        w->off += IMAGE_PAGE;
+        done += IMAGE_PAGE;
+    }
+    const struct image_extent *ex = (const struct image_extent *)w->extents.data;
+    for (uint64_t i = 0; i < next; i++) {
+        const void *src = (const void *)(a->start + ex[i].first_page * IMAGE_PAGE);
+        uint64_t len = ex[i].npages * IMAGE_PAGE;
+        XXH64_update(&st, src, len);
+        int rc = image_pwrite_all(w, src, len, w->off);
+        if (rc < 0)
+            return rc;
+        w->off += len;
+    }
+    r->payload_size = w->off - r->payload_offset;
+    r->stored_pages = stored;
+    r->checksum = XXH64_digest(&st);
+    w->memory_bytes += stored * IMAGE_PAGE;
+    return 0;
+}
+
+static int image_write_area(struct image_writer *w, int pagemap_fd, const struct memory_area *a)
+{
+    struct image_region r;
+    memset(&r, 0, sizeof r);
+    r.start = a->start;
+    r.end = a->end;
+    r.prot = a->prot;
+    r.file_offset = a->offset;
+    image_classify(a, &r);
+    size_t plen = strlen(a->path);
+    if (plen) {
+        r.path_offset = w->strings.len;
+        r.path_len = (uint32_t)plen;
+        if (memory_buf_append(&w->strings, a->path, plen + 1) < 0)
+            return image_fail(w, ENOMEM, "out of memory for");
+    }
+    if (r.kind != REGION_FILE_SHARED) {
+        int unreadable = !(a->prot & PROT_READ);
+        uint64_t npages = (a->end - a->start) / IMAGE_PAGE;
+        if (unreadable) {
+            memory_pages_present(pagemap_fd, a->start, a->end, w->present.data);
+            int any = 0;
+            for (uint64_t i = 0; i < npages && !any; i++)
+                any = w->present.data[i];
+            if (!any && r.kind != REGION_ANON_SHARED) {
+                r.kind = REGION_RESERVED; /* guard pages: address space only */
+                return memory_buf_append(&w->table, &r, sizeof r);
+            }
+            if (mprotect((void *)a->start, a->end - a->start, a->prot | PROT_READ) < 0)
+                return image_fail(w, errno, "cannot read protected memory for");
+        }
+        uint64_t stored = image_select_pages(w, pagemap_fd, a, &r);
+        int rc = image_write_payload(w, a, &r, stored);
+        if (unreadable)
+            mprotect((void *)a->start, a->end - a->start, a->prot);
+        if (rc < 0)
+            return rc;
+    }
+    if (memory_buf_append(&w->table, &r, sizeof r) < 0)
+        return image_fail(w, ENOMEM, "out of memory for");
+    return 0;
+}
+
+static void image_fill_header(struct image_writer *w, uint64_t generation, size_t nthreads)
+{
+    struct image_header *h = &w->hdr;
+    memcpy(h->magic, IMAGE_MAGIC, 8);
+    h->version = IMAGE_VERSION;
+    h->header_size = IMAGE_HEADER_SIZE;
+    h->arch = IMAGE_ARCH_X86_64;
+    h->page_size = IMAGE_PAGE;
+    h->uid = getuid();
+    h->nthreads = (uint32_t)nthreads;
+    h->created_ns = image_now_ns(CLOCK_REALTIME);
+    h->comp_id = manager_state.comp_id;
+    h->generation = generation;
+    h->restore_entry = (uint64_t)(uintptr_t)restore_entry;
+    h->vpid = pid_virtual_pid();
+    h->real_pid = pid_real_pid();
+    snprintf(h->program, sizeof h->program, "%s", engine_config.program);
+    gethostname(h->host, sizeof h->host - 1);
+}
+
+static int image_finish(struct image_writer *w)
+{
+    struct image_header *h = &w->hdr;
+    h->nregions = w->table.len / sizeof(struct image_region);
+    h->table_offset = w->off;
+    h->strings_offset = h->table_offset + w->table.len;
+    h->strings_size = w->strings.len;
+    h->sections_offset = h->strings_offset + h->strings_size;
+    h->sections_size = 0;
+    h->memory_bytes = w->memory_bytes;
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    XXH64_update(&st, w->table.data, w->table.len);
+    XXH64_update(&st, w->strings.data, w->strings.len);
+    int rc = image_pwrite_all(w, w->table.data, w->table.len, h->table_offset);
+    if (rc == 0)
+        rc = image_pwrite_all(w, w->strings.data, w->strings.len, h->strings_offset);
+    if (rc < 0)
+        return rc;
+    struct image_trailer t;
+    memset(&t, 0, sizeof t);
+    memcpy(t.magic, IMAGE_TRAILER_MAGIC, 8);
+    uint64_t trailer_off = h->sections_offset + h->sections_size;
+    t.file_size = trailer_off + sizeof t;
+    t.table_checksum = XXH64_digest(&st);
+    h->file_size = t.file_size;
+    h->header_checksum = 0;
+    h->header_checksum = XXH64(h, sizeof *h, 0);
+    t.header_checksum = h->header_checksum;
+    rc = image_pwrite_all(w, &t, sizeof t, trailer_off);
+    if (rc == 0)
+        rc = image_pwrite_all(w, h, sizeof *h, 0);
+    if (rc == 0 && fsync(w->fd) < 0)
+        rc = image_fail(w, errno, "cannot flush image");
+    return rc;
+}
+
+static void image_name(char *out, size_t cap, const char *dir)
+{
+    if (!image_path_cache[0] || strncmp(image_path_cache, dir, strlen(dir)) != 0) {
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        uint32_t hid = (uint32_t)XXH64(host, strlen(host), 0);
+        snprintf(image_path_cache, sizeof image_path_cache, "%s/ckpt_%s_%08x-%d-%llx.dmtcp", dir,
+                 engine_config.program, hid, pid_virtual_pid(), (unsigned long long)manager_state.launch_ns);
+    }
+    snprintf(out, cap, "%s", image_path_cache);
+}
+
+int image_write(uint64_t generation, const char *dir, struct image_result *res)
+{
+    static struct image_writer w; /* big; lives in the engine's bss */
+    memset(&w, 0, sizeof w);
+    uint64_t t0 = image_now_ns(CLOCK_MONOTONIC);
+    char tmp[1100];
+    image_name(res->path, sizeof res->path, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", res->path);
+    w.tmp_path = tmp;
+    res->error[0] = 0;
+    unlink(tmp);
+    w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = 0;
+    if (w.fd < 0) {
+        rc = image_fail(&w, errno, "cannot create image");
+        goto out;
+    }
+    int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    struct memory_buf text = {0}, areas = {0};
+    size_t count = 0;
+    /* Size every buffer for the largest area first, then read the maps again,
+     * so no buffer moves while the areas are being written. */
+    rc = memory_read_maps(&text, &areas, &count);
+    uint64_t maxpages = 1;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const struct memory_area *a = (const struct memory_area *)areas.data + i;
+        if ((a->end - a->start) / IMAGE_PAGE > maxpages)
+            maxpages = (a->end - a->start) / IMAGE_PAGE;
+    }
+    if (rc == 0 &&
+        (memory_buf_reserve(&w.present, maxpages) < 0 ||
+         memory_buf_reserve(&w.extents, (maxpages / 2 + 1) * sizeof(struct image_extent)) < 0 ||
+         memory_buf_reserve(&w.table, (count + 64) * sizeof(struct image_region)) < 0 ||
+         memory_buf_reserve(&w.strings, text.len + 65536) < 0 ||
+         memory_buf_reserve(&text, text.len * 2 + 65536) < 0 ||
+         memory_buf_reserve(&areas, (count + 64) * 2 * sizeof(struct memory_area)) < 0))
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = memory_read_maps(&text, &areas, &count);
+    if (rc < 0) {
+        image_fail(&w, -rc, "cannot read /proc/self/maps for");
+    } else {
+        int nthreads = 0;
+        for (int i = 0; i < threads_state.nrecs; i++)
+            nthreads += threads_state.recs[i].in_use != 0;
+        image_fill_header(&w, generation, (size_t)nthreads);
+        w.off = IMAGE_HEADER_SIZE;
+        for (size_t i = 0; rc == 0 && i < count; i++) {
+            const struct memory_area *a = (const struct memory_area *)areas.data + i;
+            if (image_is_special(a->path)) {
+                image_note_special(&w.hdr, a);
+                continue;
+            }
+            if (memory_buf_is_own(a->start, a->end))
+                continue;
+            rc = image_write_area(&w, pagemap_fd, a);
+        }
+        if (rc == 0)
+            rc = image_finish(&w);
+    }
+    if (pagemap_fd >= 0)
+        close(pagemap_fd);
+    memory_buf_free(&text);
+    memory_buf_free(&areas);
+    memory_buf_free(&w.table);
+    memory_buf_free(&w.strings);
+    memory_buf_free(&w.present);
+    memory_buf_free(&w.extents);
+    if (close(w.fd) < 0 && rc == 0)
+        rc = image_fail(&w, errno, "cannot close image");
+    if (rc == 0 && rename(tmp, res->path) < 0)
+        rc = image_fail(&w, errno, "cannot rename image");
+    if (rc == 0) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+out:
+    if (rc < 0) {
+        unlink(tmp);
+        snprintf(res->error, sizeof res->error, "%s", w.error);
+    }
+    res->bytes = w.off;
+    res->usec = (image_now_ns(CLOCK_MONOTONIC) - t0) / 1000;
+    return rc;
+}

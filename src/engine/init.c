@@ -1,0 +1,158 @@
+/*
+ * init.c — the engine starts here, in the constructor of libdmtcp.so.
+ *
+ * Reads the configuration dmtcp_launch put in the environment, removes the
+ * engine from LD_PRELOAD so that programs this one execs run normally (child
+ * processes are outside checkpoint control until multi-process support
+ * lands), registers the built-in plugins, installs the checkpoint signal
+ * handler and starts the manager thread.  A problem here never stops the
+ * user's program: it runs on, without checkpoints, after one warning.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/proto.h"
+#include "engine/engine.h"
+#include "engine/sys.h"
+
+struct engine_config engine_config;
+
+static void engine_vlog(const char *fmt, va_list ap)
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "stasis[%d]: ", pid_virtual_pid());
+    if (n < 0)
+        return;
+    int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+    if (m < 0)
+        return;
+    size_t len = (size_t)n + (size_t)m;
+    if (len > sizeof buf - 2)
+        len = sizeof buf - 2;
+    buf[len++] = '\n';
+    ssize_t w = write(2, buf, len);
+    (void)w;
+}
+
+void engine_log(const char *fmt, ...)
+{
+    if (engine_config.quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    engine_vlog(fmt, ap);
+    va_end(ap);
+}
+
+void engine_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    engine_vlog(fmt, ap);
+    va_end(ap);
+}
+
+static void engine_env_str(char *dst, size_t cap, const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    snprintf(dst, cap, "%s", v && *v ? v : dflt);
+}
+
+static int engine_env_int(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long x = strtol(v, &end, 10);
+    return *end ? dflt : (int)x;
+}
+
+/* Remove every LD_PRELOAD entry that names libdmtcp*.so (the engine and its
+ * plugins) so exec'd children run without the engine. */
+static void engine_strip_preload(void)
+{
+    const char *v = getenv("LD_PRELOAD");
+    if (!v)
+        return;
+    char out[4096] = "", item[1024];
+    size_t o = 0;
+    for (const char *p = v; *p;) {
+        size_t n = strcspn(p, ": ");
+        if (n && n < sizeof item) {
+            memcpy(item, p, n);
+            item[n] = 0;
+            const char *base = strrchr(item, '/');
+            base = base ? base + 1 : item;
+            if (strncmp(base, "libdmtcp", 8) != 0 && o + n + 2 < sizeof out)
+                o += (size_t)snprintf(out + o, sizeof out - o, "%s%s", o ? ":" : "", item);
+        }
+        p += n;
+        while (*p == ':' || *p == ' ')
+            p++;
+    }
+    if (o)
+        setenv("LD_PRELOAD", out, 1);
+    else
+        unsetenv("LD_PRELOAD");
+}
+
+static void engine_read_config(void)
+{
+    struct engine_config *c = &engine_config;
+    engine_env_str(c->coord_host, sizeof c->coord_host, "DMTCP_COORD_HOST", "127.0.0.1");
+    c->coord_port = engine_env_int("DMTCP_COORD_PORT", PROTO_DEFAULT_PORT);
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof cwd))
+        snprintf(cwd, sizeof cwd, ".");
+    engine_env_str(c->ckptdir, sizeof c->ckptdir, "DMTCP_CHECKPOINT_DIR", cwd);
+    c->ckpt_signal = engine_env_int("DMTCP_SIGCKPT", SIGUSR2);
+    if (c->ckpt_signal < 1 || c->ckpt_signal > 64 || c->ckpt_signal == SIGKILL || c->ckpt_signal == SIGSTOP)
+        c->ckpt_signal = SIGUSR2;
+    c->quiet = engine_env_int("STASIS_QUIET", 0);
+    engine_env_str(c->libdir, sizeof c->libdir, "STASIS_LIBDIR", "");
+    snprintf(c->program, sizeof c->program, "%s", program_invocation_short_name);
+    if (proto_secret_load(c->coord_port, c->secret) < 0)
+        memset(c->secret, 0, sizeof c->secret);
+}
+
+static void engine_atfork_child(void)
+{
+    /* The child is not under checkpoint control: forget the coordinator
+     * (without closing the parent's connection state) and the tid cache. */
+    manager_state.connected = 0;
+    manager_state.coord_fd = -1;
+    threads_forget_self_cache();
+    pid_reset_for_child(); /* the child's real pid is its identity */
+}
+
+__attribute__((constructor)) static void engine_init(void)
+{
+    if (getenv("STASIS_ENGINE_DISABLED"))
+        return;
+    engine_read_config();
+    engine_strip_preload();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    manager_state.launch_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    pid_plugin_init();
+    process_plugin_init();
+    fds_plugin_init();
+    signals_plugin_init();
+    if (threads_install_handler() < 0) {
+        engine_warn("cannot install the checkpoint signal handler (signal %d); running without checkpoints",
+                    engine_config.ckpt_signal);
+        return;
+    }
+    pthread_atfork(NULL, NULL, engine_atfork_child);
+    if (manager_start() < 0)
+        engine_warn("cannot start the checkpoint manager thread; running without checkpoints");
+    dmtcp_event_data_t data = {0};
+    plugin_dispatch(DMTCP_EVENT_INIT, &data);
+}

@@ -1,0 +1,324 @@
+/*
+ * manager.c — the engine's manager thread: talks to the coordinator and runs
+ * the checkpoint sequence of this process.
+ *
+ *   DO_CKPT → wait for dmtcp_disable_ckpt sections to end → PRESUSPEND
+ *   → park user threads → barrier SUSPENDED → PRECHECKPOINT → save the
+ *   manager's own place (ctx_save) → write image → CKPT_DONE → barrier
+ *   CHECKPOINTED → RESUME → release threads → RUNNING → barrier RESUMED.
+ *
+ * After a restart the manager comes back out of ctx_save (restore.c): it
+ * waits for every thread to be back, drops the helper's mappings, lets the
+ * plugins rebuild kernel state (RESTART), reconnects to the coordinator,
+ * passes the restart barriers and releases the threads.
+ *
+ * While user threads are parked nothing here may take a libc lock: only
+ * syscall wrappers, snprintf and the mmap-backed buffers of memory.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/proto.h"
+#include "engine/engine.h"
+#include "engine/sys.h"
+
+struct manager_state manager_state = {.coord_fd = -1, .request_fd = -1};
+
+static int manager_high_fd(int fd)
+{
+    if (fd < 0 || fd >= ENGINE_FD_BASE)
+        return fd;
+    int hi = fcntl(fd, F_DUPFD_CLOEXEC, ENGINE_FD_BASE);
+    close(fd);
+    return hi;
+}
+
+static void manager_lost(const char *why)
+{
+    if (manager_state.coord_fd >= 0)
+        close(manager_state.coord_fd);
+    manager_state.coord_fd = -1;
+    manager_state.connected = 0;
+    if (!manager_state.lost_warned) {
+        manager_state.lost_warned = 1;
+        engine_warn("lost contact with the coordinator at %s:%d (%s); %s keeps running, without checkpoints",
+                    engine_config.coord_host, engine_config.coord_port, why, engine_config.program);
+    }
+}
+
+/* Connect and say HELLO; 0 or -errno (message already printed). */
+static int manager_connect(uint32_t state, uint32_t restart_peers)
+{
+    int fd = proto_connect(engine_config.coord_host, engine_config.coord_port, 5000);
+    if (fd < 0) {
+        engine_warn("cannot reach the coordinator at %s:%d: %s; %s runs without checkpoints "
+                    "(start one with dmtcp_coordinator, or use dmtcp_launch)",
+                    engine_config.coord_host, engine_config.coord_port, strerror(-fd), engine_config.program);
+        return fd;
+    }
+    fd = manager_high_fd(fd);
+    struct msg_hello h;
+    memset(&h, 0, sizeof h);
+    h.role = ROLE_WORKER;
+    h.state = state;
+    memcpy(h.secret, engine_config.secret, sizeof h.secret);
+    h.vpid = pid_virtual_pid();
+    h.real_pid = pid_real_pid();
+    h.comp_id = manager_state.comp_id;
+    h.generation = manager_state.generation;
+    h.restart_peers = restart_peers;
+    snprintf(h.name, sizeof h.name, "%.63s", engine_config.program);
+    gethostname(h.host, sizeof h.host - 1);
+    int rc = proto_send(fd, MSG_HELLO, &h, sizeof h);
+    union {
+        struct msg_welcome w;
+        struct msg_reject r;
+    } u;
+    uint16_t type = 0;
+    long n = rc < 0 ? rc : proto_recv(fd, &type, &u, sizeof u);
+    if (n >= 0 && type == MSG_WELCOME && n == (long)sizeof u.w) {
+        manager_state.coord_fd = fd;
+        manager_state.connected = 1;
+        manager_state.lost_warned = 0;
+        if (!manager_state.comp_id)
+            manager_state.comp_id = u.w.comp_id;
+        return 0;
+    }
+    if (n >= 0 && type == MSG_REJECT) {
+        u.r.reason[sizeof u.r.reason - 1] = 0;
+        engine_warn("the coordinator at %s:%d refused this process: %s", engine_config.coord_host,
+                    engine_config.coord_port, u.r.reason);
+    } else {
+        engine_warn("no valid answer from the coordinator at %s:%d; running without checkpoints",
+                    engine_config.coord_host, engine_config.coord_port);
+    }
+    close(fd);
+    return -ECONNREFUSED;
+}
+
+static void manager_kill_self(void)
+{
+    kill(pid_real_pid(), SIGKILL);
+    for (;;)
+        pause();
+}
+
+/* Report reaching barrier b and wait for its release.  0, or -1 when the
+ * coordinator went away (the checkpoint then finishes locally). */
+static int manager_barrier(uint32_t b)
+{
+    if (!manager_state.connected)
+        return -1;
+    struct msg_barrier m = {.barrier = b, .generation = manager_state.generation};
+    if (proto_send(manager_state.coord_fd, MSG_BARRIER, &m, sizeof m) < 0) {
+        manager_lost("send failed");
+        return -1;
+    }
+    for (;;) {
+        uint8_t buf[2048];
+        uint16_t type;
+        long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
+        if (n < 0) {
+            manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
+            return -1;
+        }
+        if (type == MSG_KILL)
+            manager_kill_self();
+        if (type == MSG_BARRIER_RELEASE && n == (long)sizeof(struct msg_barrier) &&
+            ((struct msg_barrier *)buf)->barrier == b)
+            return 0;
+    }
+}
+
+static void manager_wait_no_disable(void)
+{
+    atomic_store(&manager_state.suspending, 1);
+    for (;;) {
+        int c = atomic_load(&manager_state.disable_count);
+        if (c <= 0)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        sys_futex_wait(&manager_state.disable_count, c, &ts);
+    }
+}
+
+static void manager_after_event(int failed)
+{
+    manager_state.last_failed = failed;
+    atomic_fetch_add(&manager_state.event_seq, 1);
+    sys_futex_wake(&manager_state.event_seq, 0x7fffffff);
+    atomic_store(&manager_state.suspending, 0);
+    sys_futex_wake(&manager_state.suspending, 0x7fffffff);
+}
+
+static void manager_restarted(void)
+{
+    int n = 0;
+    for (int i = 0; i < threads_state.nrecs; i++)
+        n += threads_state.recs[i].in_use != 0;
+    restore_wait_threads(n);
+    struct restart_info *ri = &restore_state.info;
+    if (ri->scratch_size)
+        munmap((void *)(uintptr_t)ri->scratch_start, ri->scratch_size);
+    if (ri->helper_end > ri->helper_start)
+        munmap((void *)(uintptr_t)ri->helper_start, ri->helper_end - ri->helper_start);
+    pid_after_restart();
+    if (ri->coord_host[0]) {
+        snprintf(engine_config.coord_host, sizeof engine_config.coord_host, "%s", ri->coord_host);
+        engine_config.coord_port = ri->coord_port;
+        memcpy(engine_config.secret, ri->secret, sizeof engine_config.secret);
+    }
+    if (ri->ckptdir[0])
+        snprintf(engine_config.ckptdir, sizeof engine_config.ckptdir, "%s", ri->ckptdir);
+    engine_config.quiet = ri->quiet;
+    manager_state.coord_fd = -1;
+    manager_state.connected = 0;
+    manager_state.lost_warned = 0;
+    manager_state.request_fd = manager_high_fd(eventfd(0, EFD_CLOEXEC));
+    dmtcp_event_data_t data = {.is_restart = 1, .generation = manager_state.generation};
+    plugin_dispatch(DMTCP_EVENT_RESTART, &data);
+    if (manager_connect(WSTATE_RESTARTING, ri->restart_peers ? ri->restart_peers : 1) == 0) {
+        manager_barrier(BARRIER_RESTARTED);
+        manager_barrier(BARRIER_REFILLED);
+    }
+    manager_state.num_restarts++;
+}
+
+static void manager_checkpoint(uint64_t generation, const char *coord_dir)
+{
+    dmtcp_event_data_t data = {.is_restart = 0, .generation = generation};
+    manager_wait_no_disable();
+    plugin_dispatch_reverse(DMTCP_EVENT_PRESUSPEND, &data);
+    if (threads_suspend_all() < 0) {
+        struct msg_ckpt_done d = {.status = EOVERFLOW, .generation = generation};
+        snprintf(d.error, sizeof d.error, "too many threads");
+        if (manager_state.connected)
+            proto_send(manager_state.coord_fd, MSG_CKPT_DONE, &d, sizeof d);
+        manager_after_event(1);
+        return;
+    }
+    manager_barrier(BARRIER_SUSPENDED);
+    manager_state.generation = generation;
+    plugin_dispatch_reverse(DMTCP_EVENT_PRECHECKPOINT, &data);
+    struct thread_rec *me;
+    threads_save_manager(&me);
+    int failed = 0;
+    if (ctx_save(&me->ctx) == 0) {
+        static struct image_result res;
+        const char *dir = coord_dir[0] ? coord_dir : engine_config.ckptdir;
+        int rc = image_write(generation, dir, &res);
+        struct msg_ckpt_done d;
+        memset(&d, 0, sizeof d);
+        d.status = rc < 0 ? -rc : 0;
+        d.generation = generation;
+        d.bytes = res.bytes;
+        d.usec = res.usec;
+        snprintf(d.path, sizeof d.path, "%.1023s", res.path);
+        snprintf(d.error, sizeof d.error, "%.511s", res.error);
+        if (rc < 0) {
+            failed = 1;
+            engine_warn("checkpoint %llu failed: %s; the program keeps running and the previous image is "
+                        "untouched",
+                        (unsigned long long)generation, res.error);
+        } else {
+            manager_state.num_checkpoints++;
+        }
+        if (manager_state.connected && proto_send(manager_state.coord_fd, MSG_CKPT_DONE, &d, sizeof d) < 0)
+            manager_lost("send failed");
+        manager_barrier(BARRIER_CHECKPOINTED);
+        data.is_restart = 0;
+        plugin_dispatch(DMTCP_EVENT_RESUME, &data);
+    } else {
+        manager_restarted();
+        data.is_restart = 1;
+    }
+    manager_after_event(failed);
+    threads_release_all();
+    plugin_dispatch(DMTCP_EVENT_RUNNING, &data);
+    if (!data.is_restart)
+        manager_barrier(BARRIER_RESUMED);
+}
+
+static void manager_handle(uint16_t type, const void *buf, long n)
+{
+    if (type == MSG_KILL)
+        manager_kill_self();
+    if (type == MSG_DO_CKPT && n == (long)sizeof(struct msg_do_ckpt)) {
+        const struct msg_do_ckpt *m = buf;
+        char dir[1024];
+        memcpy(dir, m->ckptdir, sizeof dir);
+        dir[sizeof dir - 1] = 0;
+        manager_checkpoint(m->generation, dir);
+    }
+}
+
+static void *manager_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    prctl(PR_SET_NAME, "stasis:ckpt");
+    for (;;) {
+        struct pollfd p[2] = {{manager_state.request_fd, POLLIN, 0}, {manager_state.coord_fd, POLLIN, 0}};
+        int np = manager_state.connected ? 2 : 1;
+        if (poll(p, (nfds_t)np, -1) < 0)
+            continue;
+        if (p[0].revents & POLLIN) {
+            uint64_t v;
+            if (read(manager_state.request_fd, &v, sizeof v) == (ssize_t)sizeof v) {
+                if (!manager_state.connected || proto_send(manager_state.coord_fd, MSG_CKPT_REQUEST, NULL, 0) < 0)
+                    manager_after_event(1);
+            }
+        }
+        if (np == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[4096];
+            uint16_t type;
+            long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
+            if (n < 0)
+                manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
+            else
+                manager_handle(type, buf, n);
+        }
+    }
+    return NULL;
+}
+
+int manager_start(void)
+{
+    manager_state.request_fd = manager_high_fd(eventfd(0, EFD_CLOEXEC));
+    manager_connect(WSTATE_RUNNING, 0);
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&th, &at, manager_main, NULL);
+    pthread_attr_destroy(&at);
+    return -rc;
+}
+
+int manager_request_checkpoint(void)
+{
+    uint64_t one = 1;
+    return write(manager_state.request_fd, &one, sizeof one) == (ssize_t)sizeof one ? 0 : -errno;
+}
+
+void manager_set_status_flags(uint32_t flags)
+{
+    manager_state.status_flags = flags;
+    if (manager_state.connected) {
+        struct msg_worker_status s = {.flags = flags};
+        proto_send(manager_state.coord_fd, MSG_WORKER_STATUS, &s, sizeof s);
+    }
+}

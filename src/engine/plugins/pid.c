@@ -1,0 +1,145 @@
+/*
+ * pid.c — virtual pids and tids.
+ *
+ * A restarted process gets new pids and tids from the kernel, but glibc keeps
+ * each thread's original tid in its thread descriptor (mutex owners,
+ * pthread_join) and the program may have stored its pid.  So the program
+ * keeps seeing the ids it had before the first restart — its virtual ids —
+ * and every call that hands an id of this process to the kernel is
+ * translated to the real one here.  Before any restart, virtual == real and
+ * the wrappers pass straight through.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "engine/sys.h"
+
+static struct {
+    pid_t vpid;     /* the pid the program knows */
+    pid_t real_pid; /* the kernel's pid now */
+    int translating; /* set after the first restart */
+    int (*real_pthread_kill)(pthread_t, int);
+} pid_state;
+
+pid_t pid_virtual_pid(void)
+{
+    return pid_state.vpid ? pid_state.vpid : sys_getpid();
+}
+
+pid_t pid_real_pid(void)
+{
+    return pid_state.real_pid ? pid_state.real_pid : sys_getpid();
+}
+
+void pid_after_restart(void)
+{
+    pid_state.real_pid = sys_getpid();
+    pid_state.translating = pid_state.real_pid != pid_state.vpid;
+}
+
+/* Virtual id of this process or one of its threads → the kernel's id. */
+pid_t pid_to_real(pid_t v)
+{
+    if (!pid_state.translating || v <= 0)
+        return v;
+    if (v == pid_state.vpid)
+        return pid_state.real_pid;
+    struct thread_rec *r = threads_find_by_vtid(v);
+    return r ? r->real_tid : v;
+}
+
+ENGINE_API pid_t getpid(void)
+{
+    return pid_virtual_pid();
+}
+
+ENGINE_API pid_t gettid(void)
+{
+    return pid_state.translating ? threads_current_vtid() : sys_gettid();
+}
+
+ENGINE_API int kill(pid_t pid, int sig)
+{
+    long rc = sys_call2(SYS_kill, pid_to_real(pid), sig);
+    if (rc < 0) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return 0;
+}
+
+ENGINE_API int tgkill(pid_t tgid, pid_t tid, int sig)
+{
+    long rc = sys_call3(SYS_tgkill, pid_to_real(tgid), pid_to_real(tid), sig);
+    if (rc < 0) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return 0;
+}
+
+ENGINE_API int pthread_kill(pthread_t th, int sig)
+{
+    if (pid_state.translating && th != pthread_self()) {
+        struct thread_rec *r = threads_find_by_pthread((unsigned long)th);
+        if (r) {
+            long rc = sys_call3(SYS_tgkill, pid_state.real_pid, r->real_tid, sig);
+            return rc < 0 ? (int)-rc : 0;
+        }
+    }
+    if (!pid_state.real_pthread_kill)
+        pid_state.real_pthread_kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
+    return pid_state.real_pthread_kill ? pid_state.real_pthread_kill(th, sig) : ENOSYS;
+}
+
+/* syscall(2) with the id-carrying calls translated. */
+ENGINE_API long syscall(long n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+    long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+    va_end(ap);
+    long rc;
+    switch (n) {
+    case SYS_getpid:
+        return pid_virtual_pid();
+    case SYS_gettid:
+        return gettid();
+    case SYS_kill:
+        rc = sys_call2(n, pid_to_real((pid_t)a), b);
+        break;
+    case SYS_tgkill:
+        rc = sys_call3(n, pid_to_real((pid_t)a), pid_to_real((pid_t)b), c);
+        break;
+    case SYS_tkill:
+        rc = sys_call2(n, pid_to_real((pid_t)a), b);
+        break;
+    default:
+        rc = sys_call6(n, a, b, c, d, e, f);
+        break;
+    }
+    if (rc < 0 && rc > -4096) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return rc;
+}
+
+void pid_plugin_init(void)
+{
+    pid_state.vpid = sys_getpid();
+    pid_state.real_pid = pid_state.vpid;
+    pid_state.real_pthread_kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
+}
+
+void pid_reset_for_child(void)
+{
+    pid_state.vpid = pid_state.real_pid = sys_getpid();
+    pid_state.translating = 0;
+}

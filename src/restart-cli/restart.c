@@ -1,0 +1,207 @@
+/*
+ * restart.c — dmtcp_restart: bring a computation back from its images.
+ *
+ *   dmtcp_restart [options] ckpt_*.dmtcp …
+ *
+ * Validates every image completely (image_check.c) before anything else,
+ * makes sure a coordinator is there (joining or starting one, as
+ * dmtcp_launch does), then for each image execs the libc-free restart
+ * helper, which becomes the restored process.  The first image is restored
+ * in this very process, so its output goes where dmtcp_restart's goes; the
+ * others in forked children.  Options given later override earlier ones
+ * (dmtcp_restart_script.sh relies on that).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/cliopt.h"
+#include "common/coordclient.h"
+#include "common/image_check.h"
+#include "common/proto.h"
+
+static void restart_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: dmtcp_restart [OPTIONS] IMAGE...\n"
+            "Restart a computation from its checkpoint images (ckpt_*.dmtcp).\n\n"
+            "Options:\n"
+            "  -h, --coord-host HOST   coordinator host (default: $DMTCP_COORD_HOST or 127.0.0.1)\n"
+            "  -p, --coord-port PORT   coordinator port (default: $DMTCP_COORD_PORT or 7779)\n"
+            "  -j, --join-coordinator  the coordinator must already run\n"
+            "      --new-coordinator   start a new coordinator (fails if one runs on PORT)\n"
+            "      --any-coordinator   join the one running or start one (default)\n"
+            "      --ckptdir DIR       write later checkpoints of the restarted processes to DIR\n"
+            "                          (default: the directory they checkpointed to before)\n"
+            "  -q, --quiet             fewer messages from Stasis\n"
+            "      --help              this text\n"
+            "      --version           print the version\n\n"
+            "Every image is checked completely (format version, architecture, owner,\n"
+            "checksums) before anything is restored; a bad image is refused with a\n"
+            "message and exit status 1.  Later options override earlier ones.\n");
+}
+
+struct restart_opts {
+    const char *host, *port, *ckptdir;
+    enum coordclient_mode mode;
+    int quiet;
+    char **images;
+    int nimages;
+};
+
+static int restart_parse(int argc, char **argv, struct restart_opts *o)
+{
+    static char *images[4096];
+    o->images = images;
+    for (int i = 1; i < argc;) {
+        const char *v = NULL;
+        int m;
+        if (!strcmp(argv[i], "--help")) {
+            restart_usage(stdout);
+            exit(0);
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("dmtcp_restart (Stasis) %s\n", STASIS_VERSION);
+            exit(0);
+        }
+        if ((m = cliopt_match(argc, argv, &i, "-h", "--coord-host", &v)) != CLIOPT_NO) {
+            if (m < 0)
+                goto missing;
+            o->host = v;
+        } else if ((m = cliopt_match(argc, argv, &i, "-p", "--coord-port", &v)) != CLIOPT_NO) {
+            if (m < 0)
+                goto missing;
+            o->port = v;
+        } else if ((m = cliopt_match(argc, argv, &i, "-j", "--join-coordinator", NULL)) != CLIOPT_NO) {
+            o->mode = COORD_JOIN;
+        } else if ((m = cliopt_match(argc, argv, &i, NULL, "--new-coordinator", NULL)) != CLIOPT_NO) {
+            o->mode = COORD_NEW;
+        } else if ((m = cliopt_match(argc, argv, &i, NULL, "--any-coordinator", NULL)) != CLIOPT_NO) {
+            o->mode = COORD_ANY;
+        } else if ((m = cliopt_match(argc, argv, &i, NULL, "--ckptdir", &v)) != CLIOPT_NO) {
+            if (m < 0)
+                goto missing;
+            o->ckptdir = v;
+        } else if ((m = cliopt_match(argc, argv, &i, "-q", "--quiet", NULL)) != CLIOPT_NO) {
+            o->quiet = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "dmtcp_restart: unknown option '%s'; see dmtcp_restart --help\n", argv[i]);
+            return -1;
+        } else {
+            if (o->nimages < 4096)
+                images[o->nimages++] = argv[i];
+            i++;
+        }
+        continue;
+    missing:
+        fprintf(stderr, "dmtcp_restart: option '%s' needs a value; see dmtcp_restart --help\n", argv[i]);
+        return -1;
+    }
+    if (!o->nimages) {
+        fprintf(stderr, "dmtcp_restart: no image given; usage: dmtcp_restart [OPTIONS] ckpt_*.dmtcp\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int restart_info_fd(const struct restart_info *ri)
+{
+    int fd = memfd_create("stasis-restart-info", 0);
+    if (fd < 0 || write(fd, ri, sizeof *ri) != (ssize_t)sizeof *ri) {
+        fprintf(stderr, "dmtcp_restart: cannot pass restart information: %s\n", strerror(errno));
+        exit(1);
+    }
+    return fd;
+}
+
+static void restart_exec(const char *helper, const char *image, struct restart_info *ri)
+{
+    if (!realpath(image, ri->image_path))
+        snprintf(ri->image_path, sizeof ri->image_path, "%s", image);
+    int img = open(image, O_RDONLY);
+    if (img < 0) {
+        fprintf(stderr, "dmtcp_restart: cannot open %s: %s\n", image, strerror(errno));
+        exit(1);
+    }
+    int info = restart_info_fd(ri);
+    char a1[16], a2[16];
+    snprintf(a1, sizeof a1, "%d", img);
+    snprintf(a2, sizeof a2, "%d", info);
+    fflush(NULL);
+    execl(helper, "stasis-restart", a1, a2, (char *)NULL);
+    fprintf(stderr, "dmtcp_restart: cannot run the restart helper %s: %s (is the build complete? run make)\n",
+            helper, strerror(errno));
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    struct restart_opts o = {0};
+    if (restart_parse(argc, argv, &o) < 0)
+        return 1;
+    struct image_header hdr;
+    char err[1024];
+    for (int i = 0; i < o.nimages; i++) {
+        if (image_check_file(o.images[i], &hdr, err, sizeof err) < 0) {
+            fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
+            return 1;
+        }
+    }
+    char dir[PATH_MAX], helper[PATH_MAX + 64];
+    if (coordclient_self_dir(dir, sizeof dir) < 0) {
+        fprintf(stderr, "dmtcp_restart: cannot find my own directory\n");
+        return 1;
+    }
+    snprintf(helper, sizeof helper, "%s/../lib/stasis/restart-helper", dir);
+    if (access(helper, X_OK) < 0) {
+        fprintf(stderr, "dmtcp_restart: restart helper missing at %s: run make\n", helper);
+        return 1;
+    }
+    if (o.ckptdir && access(o.ckptdir, W_OK) < 0) {
+        fprintf(stderr, "dmtcp_restart: --ckptdir %s is not a writable directory: %s\n", o.ckptdir,
+                strerror(errno));
+        return 1;
+    }
+    struct coordclient_addr addr;
+    if (coordclient_addr_init(&addr, o.host, o.port, err, sizeof err) != CC_OK) {
+        fprintf(stderr, "dmtcp_restart: %s\n", err);
+        return 1;
+    }
+    struct coordclient_start st = {.interval = -1, .ckptdir = NULL};
+    int started = 0;
+    int cc = coordclient_ensure(&addr, o.mode, &st, &started, err, sizeof err);
+    if (cc != CC_OK) {
+        fprintf(stderr, "dmtcp_restart: %s\n", err);
+        return cc;
+    }
+    struct restart_info ri;
+    memset(&ri, 0, sizeof ri);
+    ri.magic = RESTART_INFO_MAGIC;
+    ri.restart_peers = (uint32_t)o.nimages;
+    ri.coord_port = addr.port;
+    ri.quiet = o.quiet;
+    snprintf(ri.coord_host, sizeof ri.coord_host, "%s", addr.host);
+    if (proto_secret_load(addr.port, ri.secret) < 0) {
+        fprintf(stderr, "dmtcp_restart: no secret for the coordinator at %s:%d (set STASIS_COORD_SECRET)\n",
+                addr.host, addr.port);
+        return 3;
+    }
+    if (o.ckptdir && !realpath(o.ckptdir, ri.ckptdir))
+        snprintf(ri.ckptdir, sizeof ri.ckptdir, "%s", o.ckptdir);
+    for (int i = 1; i < o.nimages; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "dmtcp_restart: fork: %s\n", strerror(errno));
+            return 1;
+        }
+        if (pid == 0)
+            restart_exec(helper, o.images[i], &ri);
+    }
+    restart_exec(helper, o.images[0], &ri);
+    return 1;
+}

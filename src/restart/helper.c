@@ -1,0 +1,356 @@
+/*
+ * helper.c — the restart helper: turns itself into the checkpointed process.
+ *
+ * dmtcp_restart has already validated the image (checksums, architecture,
+ * owner, version) and execs this static, libc-free program with the image
+ * and a struct restart_info on two descriptors.  The helper lives in its own
+ * address zone (HELPER_ZONE, far from where Linux puts programs, libraries
+ * and stacks; dmtcp_restart refuses images that use it).  It:
+ *   1. reads the image header and region table,
+ *   2. unmaps everything but itself and the kernel's special mappings,
+ *   3. moves the running kernel's vdso/vvar to the addresses they had at
+ *      checkpoint (glibc holds pointers into the vdso),
+ *   4. maps every region back and fills in the saved pages,
+ *   5. jumps to the engine's restore entry on a stack in its scratch area.
+ * Async-signal-safe by construction: no libc, no signals handled.
+ */
+#include <stdint.h>
+
+#include "common/image.h"
+#include "restart/arch-x86_64.h"
+
+#define HELPER_ZONE_START 0x200000000000ull
+#define HELPER_ZONE_END 0x200400000000ull
+#define HELPER_SCRATCH 0x200100000000ull /* handed to the engine */
+#define HELPER_TMP 0x200200000000ull     /* table and maps; unmapped before the jump */
+#define HELPER_PARK 0x200300000000ull    /* vdso/vvar parked here while moving */
+#define RESTORE_MAIN_STACK 65536ull
+#define RESTORE_STACK 32768ull
+
+__attribute__((aligned(16))) char helper_stack[65536];
+extern char helper_stack_top[] __asm__("helper_stack_top");
+__asm__(".globl helper_stack_top\n.set helper_stack_top, helper_stack + 65536");
+extern char __executable_start[], _end[];
+
+void helper_jump(void *stack_top, void (*entry)(void *), void *arg) __attribute__((noreturn));
+void helper_main(long *sp) __attribute__((noreturn));
+
+/* ---- tiny string helpers (no libc) ---------------------------------- */
+void *memset(void *d, int c, unsigned long n)
+{
+    unsigned char *p = d;
+    while (n--)
+        *p++ = (unsigned char)c;
+    return d;
+}
+void *memcpy(void *d, const void *s, unsigned long n)
+{
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    while (n--)
+        *p++ = *q++;
+    return d;
+}
+static unsigned long hs_len(const char *s)
+{
+    unsigned long n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+static int hs_eq(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+static void hs_say(const char *s)
+{
+    rs_write(2, s, hs_len(s));
+}
+static void hs_hex(uint64_t v)
+{
+    char b[19] = "0x";
+    for (int i = 0; i < 16; i++)
+        b[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 15];
+    b[18] = 0;
+    hs_say(b);
+}
+static __attribute__((noreturn)) void hs_die(const char *what, const char *detail, long err)
+{
+    hs_say("dmtcp_restart: ");
+    hs_say(what);
+    if (detail) {
+        hs_say(" ");
+        hs_say(detail);
+    }
+    if (err) {
+        hs_say(" (errno ");
+        char b[8];
+        int n = 0;
+        unsigned long e = (unsigned long)-err;
+        do
+            b[n++] = (char)('0' + e % 10);
+        while ((e /= 10) && n < 7);
+        while (n)
+            rs_write(2, &b[--n], 1);
+        hs_say(")");
+    }
+    hs_say("\n");
+    rs_exit(1);
+}
+static int hs_atoi(const char *s)
+{
+    int v = 0;
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (*s++ - '0');
+    return v;
+}
+
+static int hs_read_at(int fd, void *buf, uint64_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len) {
+        uint64_t chunk = len > (1ull << 30) ? (1ull << 30) : len;
+        long n = rs_pread(fd, p, chunk, off);
+        if (n <= 0)
+            return n < 0 ? (int)n : -5;
+        p += n;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+/* ---- the kernel's mappings ------------------------------------------ */
+struct hs_map {
+    uint64_t start, end;
+    int special; /* 0 other, 1 vdso, 2 vvar, 3 vvar_vclock, 4 vsyscall */
+};
+
+static uint64_t hs_hexparse(const char **p)
+{
+    uint64_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        if (c >= '0' && c <= '9')
+            v = v * 16 + (uint64_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v = v * 16 + (uint64_t)(c - 'a' + 10);
+        else
+            return v;
+    }
+}
+
+static int hs_read_maps(char *buf, unsigned long cap, struct hs_map *maps, int max)
+{
+    int fd = (int)rs_open("/proc/self/maps", RS_O_RDONLY | RS_O_CLOEXEC);
+    if (fd < 0)
+        hs_die("cannot read", "/proc/self/maps", fd);
+    unsigned long len = 0;
+    for (;;) {
+        long n = rs_read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (unsigned long)n;
+    }
+    rs_close(fd);
+    buf[len] = 0;
+    int count = 0;
+    for (char *line = buf; *line && count < max;) {
+        char *nl = line;
+        while (*nl && *nl != '\n')
+            nl++;
+        char saved = *nl;
+        *nl = 0;
+        const char *p = line;
+        struct hs_map *m = &maps[count++];
+        m->start = hs_hexparse(&p);
+        p++;
+        m->end = hs_hexparse(&p);
+        const char *name = line + (nl - line);
+        while (name > line && name[-1] != ' ')
+            name--;
+        m->special = hs_eq(name, "[vdso]") ? 1 : hs_eq(name, "[vvar]") ? 2 : hs_eq(name, "[vvar_vclock]") ? 3
+                   : hs_eq(name, "[vsyscall]") ? 4 : 0;
+        *nl = saved;
+        line = saved ? nl + 1 : nl;
+    }
+    return count;
+}
+
+/* Move the running kernel's vdso family to where the image had it. */
+static void hs_move_specials(const struct image_header *h, struct hs_map *maps, int n)
+{
+    uint64_t want_start[4] = {0, h->vdso_start, h->vvar_start, h->vclock_start};
+    uint64_t want_end[4] = {0, h->vdso_end, h->vvar_end, h->vclock_end};
+    uint64_t cur_start[4] = {0}, cur_end[4] = {0};
+    for (int i = 0; i < n; i++)
+        if (maps[i].special >= 1 && maps[i].special <= 3) {
+            cur_start[maps[i].special] = maps[i].start;
+            cur_end[maps[i].special] = maps[i].end;
+        }
+    uint64_t park = HELPER_PARK;
+    for (int k = 1; k <= 3; k++) {
+        if (!cur_start[k])
+            continue;
+        uint64_t len = cur_end[k] - cur_start[k];
+        long r = rs_mremap(cur_start[k], len, len, RS_MREMAP_MAYMOVE | RS_MREMAP_FIXED, park);
+        if (r < 0)
+            hs_die("cannot move the kernel's vdso/vvar", 0, r);
+        cur_start[k] = park;
+        cur_end[k] = park + len;
+        park += len + 0x10000;
+    }
+    for (int k = 1; k <= 3; k++) {
+        if (!cur_start[k])
+            continue;
+        uint64_t len = cur_end[k] - cur_start[k];
+        if (!want_start[k]) { /* the image's kernel had no such mapping: drop it */
+            rs_munmap(cur_start[k], len);
+            continue;
+        }
+        long r = rs_mremap(cur_start[k], len, len, RS_MREMAP_MAYMOVE | RS_MREMAP_FIXED, want_start[k]);
+        if (r < 0)
+            hs_die("cannot place the vdso/vvar at its saved address", 0, r);
+        (void)want_end;
+    }
+}
+
+static void hs_fill(int img, const struct image_region *r)
+{
+    if (!r->payload_offset)
+        return;
+    uint64_t next = 0;
+    int rc = hs_read_at(img, &next, 8, r->payload_offset);
+    if (rc < 0)
+        hs_die("cannot read the image", 0, rc);
+    uint64_t list_bytes = 8 + next * sizeof(struct image_extent);
+    uint64_t data = r->payload_offset + ((list_bytes + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1));
+    struct image_extent ex[256];
+    for (uint64_t i = 0; i < next; i += 256) {
+        uint64_t k = next - i > 256 ? 256 : next - i;
+        rc = hs_read_at(img, ex, k * sizeof ex[0], r->payload_offset + 8 + i * sizeof ex[0]);
+        if (rc < 0)
+            hs_die("cannot read the image", 0, rc);
+        for (uint64_t j = 0; j < k; j++) {
+            uint64_t len = ex[j].npages * IMAGE_PAGE;
+            rc = hs_read_at(img, (void *)(r->start + ex[j].first_page * IMAGE_PAGE), len, data);
+            if (rc < 0)
+                hs_die("cannot read the image", 0, rc);
+            data += len;
+        }
+    }
+}
+
+static void hs_map_region(int img, const struct image_region *r, const char *strings)
+{
+    uint64_t len = r->end - r->start;
+    const char *path = r->path_len ? strings + r->path_offset : "";
+    long rc = 0;
+    int rw = RS_PROT_READ | RS_PROT_WRITE;
+    switch (r->kind) {
+    case REGION_RESERVED:
+        rc = rs_mmap(r->start, len, 0, RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED | RS_MAP_NORESERVE, -1, 0);
+        break;
+    case REGION_ANON_PRIVATE:
+        rc = rs_mmap(r->start, len, rw,
+                     RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED | RS_MAP_NORESERVE |
+                         ((r->flags & REGION_F_GROWSDOWN) ? RS_MAP_GROWSDOWN : 0),
+                     -1, 0);
+        break;
+    case REGION_ANON_SHARED:
+        rc = rs_mmap(r->start, len, rw, RS_MAP_SHARED | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1, 0);
+        break;
+    case REGION_FILE_PRIVATE: {
+        int fd = (int)rs_open(path, RS_O_RDONLY | RS_O_CLOEXEC);
+        if (fd >= 0) {
+            rc = rs_mmap(r->start, len, rw, RS_MAP_PRIVATE | RS_MAP_FIXED, fd, r->file_offset);
+            rs_close(fd);
+        }
+        if (fd < 0 || rc < 0) /* the file is gone: the saved pages are all there is */
+            rc = rs_mmap(r->start, len, rw, RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1, 0);
+        break;
+    }
+    case REGION_FILE_SHARED: {
+        int writable = (r->prot & RS_PROT_WRITE) != 0;
+        int fd = (int)rs_open(path, (writable ? RS_O_RDWR : RS_O_RDONLY) | RS_O_CLOEXEC);
+        if (fd < 0)
+            hs_die("cannot open the shared-mapped file", path, fd);
+        rc = rs_mmap(r->start, len, (int)r->prot, RS_MAP_SHARED | RS_MAP_FIXED, fd, r->file_offset);
+        rs_close(fd);
+        if (rc < 0)
+            hs_die("cannot map the shared file", path, rc);
+        return;
+    }
+    default:
+        hs_die("unknown region kind in image", 0, 0);
+    }
+    if (rc < 0) {
+        hs_say("dmtcp_restart: cannot map region at ");
+        hs_hex(r->start);
+        hs_die("", path, rc);
+    }
+    hs_fill(img, r);
+    if (r->kind != REGION_RESERVED)
+        rs_mprotect(r->start, len, (int)r->prot);
+}
+
+void helper_main(long *sp)
+{
+    int argc = (int)sp[0];
+    char **argv = (char **)(sp + 1);
+    if (argc < 3)
+        hs_die("restart-helper is run by dmtcp_restart, not by hand", 0, 0);
+    int img = hs_atoi(argv[1]), infofd = hs_atoi(argv[2]);
+
+    static struct image_header hdr;
+    int rc = hs_read_at(img, &hdr, sizeof hdr, 0);
+    if (rc < 0)
+        hs_die("cannot read the image header", 0, rc);
+    uint64_t meta = hdr.strings_offset + hdr.strings_size - hdr.table_offset;
+    uint64_t tmp_len = ((meta + 1048576 + 2 * IMAGE_PAGE) + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    long m = rs_mmap(HELPER_TMP, tmp_len, RS_PROT_READ | RS_PROT_WRITE,
+                     RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED_NOREPLACE, -1, 0);
+    if (m < 0)
+        hs_die("cannot allocate the helper's work area", 0, m);
+    char *table_buf = (char *)HELPER_TMP;
+    rc = hs_read_at(img, table_buf, meta, hdr.table_offset);
+    if (rc < 0)
+        hs_die("cannot read the region table", 0, rc);
+    const struct image_region *regions = (const struct image_region *)table_buf;
+    const char *strings = table_buf + (hdr.strings_offset - hdr.table_offset);
+    char *maps_text = table_buf + ((meta + IMAGE_PAGE) & ~(uint64_t)(IMAGE_PAGE - 1));
+
+    uint64_t scratch_len = IMAGE_PAGE + RESTORE_MAIN_STACK + (uint64_t)(hdr.nthreads + 1) * RESTORE_STACK;
+    m = rs_mmap(HELPER_SCRATCH, scratch_len, RS_PROT_READ | RS_PROT_WRITE,
+                RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED_NOREPLACE, -1, 0);
+    if (m < 0)
+        hs_die("cannot allocate the helper's scratch area", 0, m);
+    struct restart_info *info = (struct restart_info *)HELPER_SCRATCH;
+    rc = hs_read_at(infofd, info, sizeof *info, 0);
+    if (rc < 0 || info->magic != RESTART_INFO_MAGIC)
+        hs_die("bad restart information from dmtcp_restart", 0, rc);
+    info->scratch_start = HELPER_SCRATCH;
+    info->scratch_size = scratch_len;
+    info->helper_start = (uint64_t)__executable_start & ~(uint64_t)(IMAGE_PAGE - 1);
+    info->helper_end = ((uint64_t)_end + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+
+    static struct hs_map maps[4096];
+    int n = hs_read_maps(maps_text, 1048576, maps, 4096);
+    for (int i = 0; i < n; i++) {
+        if (maps[i].special)
+            continue;
+        if (maps[i].start >= HELPER_ZONE_START && maps[i].end <= HELPER_ZONE_END)
+            continue;
+        rs_munmap(maps[i].start, maps[i].end - maps[i].start);
+    }
+    hs_move_specials(&hdr, maps, n);
+    for (uint64_t i = 0; i < hdr.nregions; i++)
+        hs_map_region(img, &regions[i], strings);
+    rs_close(img);
+    rs_close(infofd);
+    rs_munmap(HELPER_TMP, tmp_len);
+    helper_jump((char *)HELPER_SCRATCH + IMAGE_PAGE + RESTORE_MAIN_STACK,
+                (void (*)(void *))(uintptr_t)hdr.restore_entry, info);
+}
