@@ -169,15 +169,34 @@ static int image_write_payload(struct image_writer *w, const struct memory_area 
         done += IMAGE_PAGE;
     }
     const struct image_extent *ex = (const struct image_extent *)w->extents.data;
+    /* The writer's own stack changes under it (every call it makes): take a
+     * snapshot of that region once, and write the snapshot. */
+    uint64_t sp = (uint64_t)__builtin_frame_address(0);
+    struct memory_buf snap = {0};
+    if (sp >= a->start && sp < a->end) {
+        if (memory_buf_reserve(&snap, stored * IMAGE_PAGE + 1) < 0)
+            return image_fail(w, ENOMEM, "out of memory for");
+        for (uint64_t i = 0; i < next; i++)
+            memory_buf_append(&snap, (const void *)(a->start + ex[i].first_page * IMAGE_PAGE),
+                              ex[i].npages * IMAGE_PAGE);
+    }
+    uint64_t snap_off = 0;
     for (uint64_t i = 0; i < next; i++) {
         const void *src = (const void *)(a->start + ex[i].first_page * IMAGE_PAGE);
         uint64_t len = ex[i].npages * IMAGE_PAGE;
+        if (snap.data) {
+            src = snap.data + snap_off;
+            snap_off += len;
+        }
         XXH64_update(&st, src, len);
         int rc = image_pwrite_all(w, src, len, w->off);
-        if (rc < 0)
+        if (rc < 0) {
+            memory_buf_free(&snap);
             return rc;
+        }
         w->off += len;
     }
+    memory_buf_free(&snap);
     r->payload_size = w->off - r->payload_offset;
     r->stored_pages = stored;
     r->checksum = XXH64_digest(&st);

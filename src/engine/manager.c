@@ -198,6 +198,7 @@ static void manager_restarted(void)
 static void manager_checkpoint(uint64_t generation, const char *coord_dir)
 {
     dmtcp_event_data_t data = {.is_restart = 0, .generation = generation};
+    manager_state.generation = generation;
     manager_wait_no_disable();
     plugin_dispatch_reverse(DMTCP_EVENT_PRESUSPEND, &data);
     if (threads_suspend_all() < 0) {
@@ -209,7 +210,6 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         return;
     }
     manager_barrier(BARRIER_SUSPENDED);
-    manager_state.generation = generation;
     plugin_dispatch_reverse(DMTCP_EVENT_PRECHECKPOINT, &data);
     struct thread_rec *me;
     threads_save_manager(&me);
