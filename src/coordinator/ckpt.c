@@ -1,0 +1,314 @@
+/*
+ * ckpt.c — the checkpoint protocol as the coordinator runs it.
+ *
+ *   trigger (-c/-bc/-kc, MSG_CKPT_REQUEST, interval timer)
+ *   → MSG_DO_CKPT{generation, ckptdir} to every RUNNING worker (participants)
+ *   → BARRIER_SUSPENDED → images written, MSG_CKPT_DONE → BARRIER_CHECKPOINTED
+ *     (result logged, restart script written, blocking commands answered,
+ *      MSG_KILL if -kc / --kill-after-ckpt) → BARRIER_RESUMED → idle.
+ *
+ * A barrier is released to every participant once each still-connected one
+ * has reached it.  A participant that disconnects before the result is known
+ * fails the checkpoint; the others still go through every barrier so they
+ * resume.
+ */
+#include "coordinator/coord.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *ckpt_barrier_name(uint32_t b)
+{
+    switch (b) {
+    case BARRIER_SUSPENDED: return "SUSPENDED";
+    case BARRIER_CHECKPOINTED: return "CHECKPOINTED";
+    case BARRIER_RESUMED: return "RESUMED";
+    default: return "?";
+    }
+}
+
+void ckpt_reset_timer(struct coord *c)
+{
+    c->next_ckpt_ms = c->opt.interval > 0 ? coord_now_ms() + (int64_t)c->opt.interval * 1000 : 0;
+}
+
+static void ckpt_clear(struct coord_ckpt *ck)
+{
+    for (int i = 0; i < ck->nimages; i++)
+        free(ck->images[i]);
+    free(ck->images);
+    memset(ck, 0, sizeof(*ck));
+}
+
+static void ckpt_fail(struct coord *c, const char *fmt, const struct coord_conn *k)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    if (ck->result_final)
+        return;
+    if (!ck->failed)
+        snprintf(ck->error, sizeof(ck->error), fmt, k->hello.vpid, k->hello.name);
+    ck->failed = 1;
+}
+
+static void ckpt_send_do(struct coord *c, struct coord_conn *k)
+{
+    struct msg_do_ckpt d;
+    memset(&d, 0, sizeof(d));
+    d.generation = c->ckpt.generation;
+    /* options.c keeps ckptdir shorter than the field */
+    memcpy(d.ckptdir, c->opt.ckptdir, sizeof(d.ckptdir) - 1);
+    k->participant = 1;
+    k->barrier = 0;
+    k->ckpt_done = 0;
+    conn_send(c, k, MSG_DO_CKPT, &d, sizeof(d));
+}
+
+int ckpt_start(struct coord *c, int kill_after, char *why, size_t cap)
+{
+    if (c->ckpt.active) {
+        snprintf(why, cap, "checkpoint already in progress (checkpoint %llu)",
+                 (unsigned long long)c->ckpt.generation);
+        return EBUSY;
+    }
+    if (restart_in_progress(c)) {
+        snprintf(why, cap, "a restart is in progress; retry when it completes");
+        return EBUSY;
+    }
+    int n = 0;
+    for (int i = 0; i < c->nconns; i++)
+        if (!c->conns[i]->dead && c->conns[i]->role == ROLE_WORKER &&
+            c->conns[i]->state == WSTATE_RUNNING)
+            n++;
+    if (n == 0) {
+        snprintf(why, cap, "no processes to checkpoint");
+        return ENOENT;
+    }
+    ckpt_clear(&c->ckpt);
+    c->ckpt.active = 1;
+    c->ckpt.generation = ++c->generation;
+    c->ckpt.kill_after = kill_after;
+    c->ckpt.barrier = BARRIER_SUSPENDED;
+    c->ckpt.start_ms = coord_now_ms();
+    c->ckpt.nprocs = n;
+    c->next_ckpt_ms = 0;
+    coord_info("checkpoint %llu: starting (%d processes)", (unsigned long long)c->ckpt.generation,
+               n);
+    for (int i = 0; i < c->nconns; i++) {
+        struct coord_conn *k = c->conns[i];
+        if (!k->dead && k->role == ROLE_WORKER && k->state == WSTATE_RUNNING)
+            ckpt_send_do(c, k);
+    }
+    return 0;
+}
+
+/* ---- result ------------------------------------------------------------- */
+
+static void ckpt_answer_waiters(struct coord *c, int status, const char *msg)
+{
+    for (int i = 0; i < c->nconns; i++) {
+        struct coord_conn *k = c->conns[i];
+        if (!k->dead && k->waiting_ckpt) {
+            k->waiting_ckpt = 0;
+            command_reply(c, k, status, "%s", msg);
+        }
+    }
+}
+
+static void ckpt_report_success(struct coord *c, int64_t ms)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    double secs = (double)ms / 1000.0;
+    double mbs = ms > 0 ? (double)ck->bytes / 1e6 / secs : 0.0;
+    c->last_bytes = ck->bytes;
+    c->last_usec = (uint64_t)ms * 1000;
+    c->checkpoints_done++;
+    char msg[512], err[300] = "";
+    snprintf(msg, sizeof(msg), "checkpoint %llu: %d processes, %llu bytes in %.3f s (%.1f MB/s)",
+             (unsigned long long)ck->generation, ck->nimages, (unsigned long long)ck->bytes,
+             secs, mbs);
+    coord_info("%s", msg);
+    if (script_write(c, err, sizeof(err)) < 0) {
+        coord_log("checkpoint %llu: restart script not written: %s",
+                  (unsigned long long)ck->generation, err);
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof(msg) - len, "; restart script not written: %s", err);
+    }
+    ckpt_answer_waiters(c, 0, msg);
+}
+
+static void ckpt_report(struct coord *c)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    ck->result_final = 1;
+    if (!ck->failed) {
+        ckpt_report_success(c, coord_now_ms() - ck->start_ms);
+        return;
+    }
+    char msg[900];
+    snprintf(msg, sizeof(msg), "checkpoint %llu failed: %s", (unsigned long long)ck->generation,
+             ck->error);
+    coord_log("%s", msg);
+    ckpt_answer_waiters(c, EIO, msg);
+}
+
+static void ckpt_finish(struct coord *c)
+{
+    if (!c->ckpt.result_final)
+        ckpt_report(c);
+    for (int i = 0; i < c->nconns; i++)
+        c->conns[i]->participant = 0;
+    ckpt_clear(&c->ckpt);
+    ckpt_reset_timer(c);
+}
+
+/* ---- barriers ----------------------------------------------------------- */
+
+/* Every participant not yet CKPT_DONE at CHECKPOINTED fails the checkpoint. */
+static void ckpt_check_images(struct coord *c)
+{
+    for (int i = 0; i < c->nconns; i++) {
+        struct coord_conn *k = c->conns[i];
+        if (!k->dead && k->participant && !k->ckpt_done)
+            ckpt_fail(c, "process %d (%s) reached CHECKPOINTED without reporting its image", k);
+    }
+}
+
+static void ckpt_released(struct coord *c, uint32_t barrier)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    if (barrier == BARRIER_SUSPENDED) {
+        ck->barrier = BARRIER_CHECKPOINTED;
+    } else if (barrier == BARRIER_CHECKPOINTED) {
+        ck->barrier = BARRIER_RESUMED;
+        ckpt_report(c);
+        if (ck->kill_after)
+            worker_kill_all(c);
+    } else {
+        ckpt_finish(c);
+    }
+}
+
+static void ckpt_try_release(struct coord *c)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    if (!ck->active)
+        return;
+    int live = 0;
+    for (int i = 0; i < c->nconns; i++) {
+        struct coord_conn *k = c->conns[i];
+        if (k->dead || !k->participant)
+            continue;
+        live++;
+        if (k->barrier != ck->barrier)
+            return;
+    }
+    if (live == 0) {
+        ckpt_finish(c);
+        return;
+    }
+    struct msg_barrier rel = { .barrier = ck->barrier, .generation = ck->generation };
+    for (int i = 0; i < c->nconns; i++) {
+        struct coord_conn *k = c->conns[i];
+        if (!k->dead && k->participant)
+            conn_send(c, k, MSG_BARRIER_RELEASE, &rel, sizeof(rel));
+    }
+    if (ck->barrier == BARRIER_CHECKPOINTED)
+        ckpt_check_images(c);
+    ckpt_released(c, rel.barrier);
+}
+
+void ckpt_barrier(struct coord *c, struct coord_conn *k, const struct msg_barrier *b)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    if (!ck->active || !k->participant || b->generation != ck->generation) {
+        coord_log("ignoring barrier %u (generation %llu) from process %d: not part of a running "
+                  "checkpoint", b->barrier, (unsigned long long)b->generation, k->hello.vpid);
+        return;
+    }
+    if (b->barrier != ck->barrier) {
+        char why[160];
+        snprintf(why, sizeof(why), "protocol error: barrier %s reached while %s was expected",
+                 ckpt_barrier_name(b->barrier), ckpt_barrier_name(ck->barrier));
+        conn_drop(c, k, why);
+        return;
+    }
+    k->barrier = b->barrier;
+    ckpt_try_release(c);
+}
+
+static void ckpt_add_image(struct coord *c, struct coord_conn *k, const char *path)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    if (path[0] != '/') {
+        ckpt_fail(c, "process %d (%s) reported an image path that is not absolute", k);
+        return;
+    }
+    if (ck->nimages == ck->images_cap) {
+        int cap = ck->images_cap ? ck->images_cap * 2 : 16;
+        char **v = realloc(ck->images, sizeof(*v) * (size_t)cap);
+        if (!v) {
+            ckpt_fail(c, "coordinator out of memory recording the image of process %d (%s)", k);
+            return;
+        }
+        ck->images = v;
+        ck->images_cap = cap;
+    }
+    char *dup = strdup(path);
+    if (!dup) {
+        ckpt_fail(c, "coordinator out of memory recording the image of process %d (%s)", k);
+        return;
+    }
+    ck->images[ck->nimages++] = dup;
+}
+
+void ckpt_done(struct coord *c, struct coord_conn *k, const struct msg_ckpt_done *d)
+{
+    struct coord_ckpt *ck = &c->ckpt;
+    if (!ck->active || !k->participant || d->generation != ck->generation || k->ckpt_done) {
+        coord_log("ignoring CKPT_DONE (generation %llu) from process %d",
+                  (unsigned long long)d->generation, k->hello.vpid);
+        return;
+    }
+    k->ckpt_done = 1;
+    char path[sizeof(d->path)], error[sizeof(d->error)];
+    memcpy(path, d->path, sizeof(path));
+    path[sizeof(path) - 1] = 0;
+    memcpy(error, d->error, sizeof(error));
+    error[sizeof(error) - 1] = 0;
+    if (d->status != 0) {
+        if (!ck->failed && !ck->result_final) {
+            snprintf(ck->error, sizeof(ck->error), "process %d (%s): %s", k->hello.vpid,
+                     k->hello.name, error[0] ? error : strerror(d->status));
+            ck->failed = 1;
+        }
+        return;
+    }
+    ck->bytes += d->bytes;
+    ckpt_add_image(c, k, path);
+}
+
+void ckpt_participant_gone(struct coord *c, struct coord_conn *k)
+{
+    k->participant = 0;
+    if (!c->ckpt.active)
+        return;
+    ckpt_fail(c, "process %d (%s) exited during checkpoint", k);
+    ckpt_try_release(c);
+}
+
+void ckpt_timer(struct coord *c)
+{
+    if (!c->next_ckpt_ms || coord_now_ms() < c->next_ckpt_ms)
+        return;
+    char why[256];
+    if (c->ckpt.active)
+        return; /* the timer restarts when it ends */
+    int e = ckpt_start(c, c->opt.kill_after_ckpt, why, sizeof(why));
+    if (e) {
+        if (e != ENOENT)
+            coord_info("no interval checkpoint: %s", why);
+        ckpt_reset_timer(c);
+    }
+}

@@ -1,0 +1,163 @@
+/*
+ * coord.h — internal interfaces of dmtcp_coordinator.
+ *
+ * The coordinator is one thread running a poll() loop (conn.c) over
+ * non-blocking sockets.  All of its state lives in one `struct coord`, passed
+ * explicitly.  Files: main.c (start-up, daemon, exit), options.c (command
+ * line), log.c (event log), conn.c (sockets, buffers, dispatch), worker.c
+ * (HELLO, join/leave), command.c (dmtcp_command requests), ckpt.c (the
+ * checkpoint protocol), restart.c (restart barriers), script.c (the restart
+ * script).
+ */
+#ifndef STASIS_COORD_H
+#define STASIS_COORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/proto.h"
+
+#define COORD_OUTQ_MAX (4u << 20)    /* a client that lets this much pile up is dropped */
+#define COORD_HELLO_TIMEOUT_MS 10000 /* a client must say HELLO within this */
+#define COORD_MAX_CONNS 4096
+
+struct coord_opts {
+    int port;               /* -p; 0 = any free port */
+    const char *port_file;
+    const char *status_file;
+    const char *logfile;
+    const char *bind_addr;  /* --bind, default 127.0.0.1 */
+    char ckptdir[4096];     /* --ckptdir, absolute; "" = not set */
+    int daemon;
+    int exit_on_last;
+    int kill_after_ckpt;
+    int timeout;            /* --timeout seconds; 0 = none */
+    int interval;           /* -i seconds; 0 = off */
+    int quiet;
+};
+
+struct coord_conn {
+    int fd;
+    uint32_t id;
+    uint32_t role;          /* 0 until HELLO, then enum proto_role */
+    int dead;               /* dropped; freed by conn_reap() */
+    int reaped;             /* protocols already told it left */
+    int close_after_flush;  /* REJECT or quit sent: close once written */
+    int64_t accepted_ms;
+    char peer_addr[64];
+
+    unsigned char *in;      /* bytes received, not yet a whole message */
+    size_t in_len, in_cap;
+    unsigned char *out;     /* bytes queued, out_off already sent */
+    size_t out_len, out_off, out_cap;
+
+    /* workers */
+    struct msg_hello hello;
+    uint32_t state;         /* enum worker_state */
+    uint32_t flags;         /* PEER_* from MSG_WORKER_STATUS */
+    int participant;        /* in the running checkpoint */
+    uint32_t barrier;       /* last barrier reached (checkpoint or restart) */
+    int ckpt_done;          /* sent CKPT_DONE for the running checkpoint */
+
+    /* command clients */
+    int waiting_ckpt;       /* blocked on -bc/-kc until the checkpoint ends */
+};
+
+struct coord_ckpt {
+    int active;
+    uint64_t generation;
+    int kill_after;         /* -kc or --kill-after-ckpt */
+    int result_final;       /* CHECKPOINTED released: result reported */
+    int failed;
+    char error[800];
+    uint32_t barrier;       /* barrier now being collected */
+    int64_t start_ms;
+    uint64_t bytes;
+    int nprocs;
+    char **images;          /* absolute image paths, in CKPT_DONE order */
+    int nimages, images_cap;
+};
+
+struct coord_restart_group {
+    uint64_t comp_id;
+    uint32_t expected;      /* restart_peers from the HELLOs */
+    uint32_t joined, lost;
+    uint32_t barrier;       /* barrier now being collected */
+};
+
+struct coord {
+    struct coord_opts opt;
+    int listen_fd;
+    int signal_fd;
+    int port;               /* the real port */
+    char secret[72];
+    char secret_path[4200];
+    char self_dir[4096];    /* directory of our executable */
+
+    struct coord_conn **conns;
+    int nconns;
+    uint32_t next_id;
+
+    uint64_t comp_id;
+    uint64_t generation;
+    int any_worker_joined;
+    int quitting;
+    int64_t quit_deadline_ms;
+    int64_t next_ckpt_ms;   /* interval timer; 0 = off */
+    int64_t idle_since_ms;  /* for --timeout: when the last client left */
+
+    struct coord_ckpt ckpt;
+    uint64_t last_bytes, last_usec;
+    uint64_t checkpoints_done;
+
+    struct coord_restart_group *groups;
+    int ngroups;
+};
+
+/* log.c */
+void coord_log_init(int quiet);
+void coord_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void coord_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t coord_now_ms(void);
+
+/* options.c */
+int coord_parse_options(int argc, char **argv, struct coord_opts *o);
+
+/* conn.c */
+int conn_listen(struct coord *c);
+int conn_loop(struct coord *c);
+void conn_send(struct coord *c, struct coord_conn *k, uint16_t type, const void *p, uint32_t len);
+void conn_drop(struct coord *c, struct coord_conn *k, const char *why);
+int conn_count_workers(const struct coord *c);
+const char *conn_describe(const struct coord_conn *k, char *buf, size_t cap);
+
+/* worker.c */
+void worker_hello(struct coord *c, struct coord_conn *k, const struct msg_hello *h);
+void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const void *p);
+void worker_gone(struct coord *c, struct coord_conn *k);
+void worker_kill_all(struct coord *c);
+
+/* command.c */
+void command_handle(struct coord *c, struct coord_conn *k, const struct msg_command *m);
+void command_reply(struct coord *c, struct coord_conn *k, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ckpt.c; ckpt_start returns 0 or a positive errno with the reason in why */
+int ckpt_start(struct coord *c, int kill_after, char *why, size_t cap);
+void ckpt_barrier(struct coord *c, struct coord_conn *k, const struct msg_barrier *b);
+void ckpt_done(struct coord *c, struct coord_conn *k, const struct msg_ckpt_done *d);
+void ckpt_participant_gone(struct coord *c, struct coord_conn *k);
+void ckpt_timer(struct coord *c);
+void ckpt_reset_timer(struct coord *c);
+
+/* restart.c */
+void restart_join(struct coord *c, struct coord_conn *k);
+void restart_barrier(struct coord *c, struct coord_conn *k, const struct msg_barrier *b);
+void restart_worker_gone(struct coord *c, struct coord_conn *k);
+int restart_in_progress(const struct coord *c);
+
+/* script.c */
+int script_write(struct coord *c, char *err, size_t cap);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * worker.c — clients saying HELLO, and the life of worker connections:
+ * secret check, WELCOME, join/leave logging, worker status flags, routing
+ * of worker messages to the checkpoint and restart protocols, and MSG_KILL.
+ */
+#include "coordinator/coord.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* Compare tokens in time independent of where they differ. */
+static int worker_secret_ok(const struct coord *c, const char given[72])
+{
+    unsigned char diff = 0;
+    for (size_t i = 0; i < 72; i++)
+        diff |= (unsigned char)(c->secret[i] ^ given[i]);
+    return diff == 0 && c->secret[0] != 0;
+}
+
+static uint64_t worker_new_comp_id(void)
+{
+    uint64_t id = 0;
+    while (id == 0)
+        if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+            id = (uint64_t)coord_now_ms() ^ ((uint64_t)getpid() << 32);
+    return id;
+}
+
+static void worker_sanitize(struct msg_hello *h)
+{
+    h->secret[sizeof(h->secret) - 1] = 0;
+    h->name[sizeof(h->name) - 1] = 0;
+    h->host[sizeof(h->host) - 1] = 0;
+    /* Names go into log lines and JSON: keep them printable. */
+    for (char *p = h->name; *p; p++)
+        if ((unsigned char)*p < 32 || *p == 127)
+            *p = '?';
+    for (char *p = h->host; *p; p++)
+        if ((unsigned char)*p < 32 || *p == 127)
+            *p = '?';
+}
+
+static void worker_welcome(struct coord *c, struct coord_conn *k)
+{
+    struct msg_welcome w = {
+        .worker_id = k->id,
+        .interval = (uint32_t)c->opt.interval,
+        .comp_id = c->comp_id,
+        .generation = c->generation,
+    };
+    conn_send(c, k, MSG_WELCOME, &w, sizeof(w));
+}
+
+static int worker_check_hello(struct coord *c, struct coord_conn *k, const struct msg_hello *h)
+{
+    if (!worker_secret_ok(c, h->secret)) {
+        struct msg_reject rj = { .code = REJECT_BAD_SECRET };
+        snprintf(rj.reason, sizeof(rj.reason), "wrong secret (the token does not match this "
+                 "coordinator's, for port %d)", c->port);
+        conn_send(c, k, MSG_REJECT, &rj, sizeof(rj));
+        coord_log("rejected connection %u from %s (pid %d, %s): wrong secret", k->id,
+                  k->peer_addr, h->real_pid, h->name);
+        k->close_after_flush = 1;
+        return -1;
+    }
+    if (h->role != ROLE_WORKER && h->role != ROLE_COMMAND) {
+        struct msg_reject rj = { .code = REJECT_BAD_MESSAGE };
+        snprintf(rj.reason, sizeof(rj.reason), "unknown client role %u", h->role);
+        conn_send(c, k, MSG_REJECT, &rj, sizeof(rj));
+        coord_log("rejected connection %u from %s: unknown role %u", k->id, k->peer_addr,
+                  h->role);
+        k->close_after_flush = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void worker_join(struct coord *c, struct coord_conn *k)
+{
+    const struct msg_hello *h = &k->hello;
+    if (h->generation > c->generation)
+        c->generation = h->generation;
+    if (c->comp_id == 0)
+        c->comp_id = h->comp_id ? h->comp_id : worker_new_comp_id();
+    k->state = h->state == WSTATE_RESTARTING ? WSTATE_RESTARTING : WSTATE_RUNNING;
+    k->flags = h->flags;
+    c->any_worker_joined = 1;
+    if (k->state == WSTATE_RESTARTING) {
+        restart_join(c, k);
+    } else {
+        coord_info("join: process %d (%s@%s, pid %d) from %s; %d processes", h->vpid, h->name,
+                   h->host, h->real_pid, k->peer_addr, conn_count_workers(c));
+        if (c->ckpt.active)
+            coord_info("process %d joined during checkpoint %llu and is not part of it",
+                       h->vpid, (unsigned long long)c->ckpt.generation);
+    }
+    worker_welcome(c, k);
+}
+
+void worker_hello(struct coord *c, struct coord_conn *k, const struct msg_hello *h)
+{
+    k->hello = *h;
+    worker_sanitize(&k->hello);
+    if (worker_check_hello(c, k, &k->hello) < 0)
+        return;
+    memset(k->hello.secret, 0, sizeof(k->hello.secret));
+    k->role = k->hello.role;
+    if (k->role == ROLE_WORKER)
+        worker_join(c, k);
+    else
+        worker_welcome(c, k);
+}
+
+static void worker_status(struct coord_conn *k, const struct msg_worker_status *s)
+{
+    if (s->flags == k->flags)
+        return;
+    uint32_t changed = s->flags ^ k->flags;
+    k->flags = s->flags;
+    if (changed & PEER_RESUME_DELAYED)
+        coord_info("process %d (%s): resume %s", k->hello.vpid, k->hello.name,
+                   (s->flags & PEER_RESUME_DELAYED) ? "delayed" : "no longer delayed");
+}
+
+static void worker_ckpt_request(struct coord *c, struct coord_conn *k)
+{
+    char why[256];
+    if (c->ckpt.active) {
+        coord_info("process %d asked for a checkpoint; checkpoint %llu is already running",
+                   k->hello.vpid, (unsigned long long)c->ckpt.generation);
+        return;
+    }
+    coord_info("process %d (%s) asked for a checkpoint", k->hello.vpid, k->hello.name);
+    if (ckpt_start(c, c->opt.kill_after_ckpt, why, sizeof(why)) != 0)
+        coord_log("cannot start the requested checkpoint: %s", why);
+}
+
+void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const void *p)
+{
+    switch (type) {
+    case MSG_CKPT_REQUEST:
+        worker_ckpt_request(c, k);
+        break;
+    case MSG_BARRIER: {
+        const struct msg_barrier *b = p;
+        if (b->barrier == BARRIER_RESTARTED || b->barrier == BARRIER_REFILLED)
+            restart_barrier(c, k, b);
+        else
+            ckpt_barrier(c, k, b);
+        break;
+    }
+    case MSG_CKPT_DONE:
+        ckpt_done(c, k, p);
+        break;
+    case MSG_WORKER_STATUS:
+        worker_status(k, p);
+        break;
+    }
+}
+
+void worker_gone(struct coord *c, struct coord_conn *k)
+{
+    int left = 0;
+    for (int i = 0; i < c->nconns; i++)
+        if (c->conns[i]->role == ROLE_WORKER && !c->conns[i]->reaped)
+            left++;
+    coord_info("leave: process %d (%s@%s, pid %d); %d processes left", k->hello.vpid,
+               k->hello.name, k->hello.host, k->hello.real_pid, left);
+    if (k->participant)
+        ckpt_participant_gone(c, k);
+    if (k->state == WSTATE_RESTARTING)
+        restart_worker_gone(c, k);
+}
+
+void worker_kill_all(struct coord *c)
+{
+    int n = 0;
+    for (int i = 0; i < c->nconns; i++) {
+        struct coord_conn *k = c->conns[i];
+        if (!k->dead && k->role == ROLE_WORKER) {
+            conn_send(c, k, MSG_KILL, NULL, 0);
+            n++;
+        }
+    }
+    coord_info("kill: sent to %d processes", n);
+}

@@ -1,0 +1,39 @@
+#!/bin/bash
+# The secret: file and directory modes, wrong secret refused (exit 3) while
+# the coordinator keeps serving, file removed at exit, unsafe directory refused.
+. "$(dirname "$0")/lib/common.sh"
+need_bins dmtcp_coordinator dmtcp_command
+start_coord || { fail secret-start "coordinator did not start"; exit 0; }
+SEC=$XDG_RUNTIME_DIR/stasis/coord-$PORT.secret
+
+mode=$(stat -c %a "$SEC" 2>/dev/null)
+dmode=$(stat -c %a "$XDG_RUNTIME_DIR/stasis" 2>/dev/null)
+if [ "$mode" != 600 ]; then fail secret-file-mode "mode '$mode', expected 600"
+elif [ "$dmode" != 700 ]; then fail secret-file-mode "directory mode '$dmode', expected 700"
+elif ! grep -Eq '^[0-9a-f]{64}$' "$SEC"; then fail secret-file-mode "content is not 64 hex digits"
+else pass secret-file-mode; fi
+
+out=$(STASIS_COORD_SECRET=bad cmd -s 2>&1); rc=$?
+if [ $rc -ne 3 ]; then fail secret-wrong "exit $rc, expected 3 ($out)"
+elif ! grep -q "refused us" <<<"$out"; then fail secret-wrong "unclear message: $out"
+else pass secret-wrong; fi
+
+out=$(cmd -s 2>&1); rc=$?
+if [ $rc -ne 0 ]; then fail secret-still-serves "exit $rc after a refused client ($out)"
+else pass secret-still-serves; fi
+
+out=$(STASIS_COORD_SECRET=$(cat "$SEC") cmd -s 2>&1); rc=$?
+if [ $rc -ne 0 ]; then fail secret-env "exit $rc with the right token in STASIS_COORD_SECRET ($out)"
+else pass secret-env; fi
+
+cmd -q >/dev/null 2>&1
+wait_for sh -c "! kill -0 $COORD_PID 2>/dev/null"
+if [ -e "$SEC" ]; then fail secret-removed "$SEC still exists after the coordinator quit"
+else pass secret-removed; fi
+
+chmod 755 "$XDG_RUNTIME_DIR/stasis"
+out=$(timeout 30 "$BIN/dmtcp_coordinator" -p 0 --port-file "$TMP/p2" 2>&1); rc=$?
+if [ $rc -eq 0 ] || [ -s "$TMP/p2" ]; then fail secret-unsafe-dir "started with a 0755 secret directory"
+elif ! grep -q "secret" <<<"$out"; then fail secret-unsafe-dir "unclear message: $out"
+else pass secret-unsafe-dir; fi
+exit 0
