@@ -50,8 +50,11 @@ HELPER_CFLAGS := -std=gnu11 $(WARN) -Isrc -O2 -g -ffreestanding -fno-stack-prote
     -fpie -mno-red-zone -fno-asynchronous-unwind-tables -nostdlib -static -no-pie
 $(HELPER): $(wildcard src/restart/*.c) $(wildcard src/restart/*.h) $(wildcard src/restart/*.S) src/common/image.h
 	@mkdir -p $(dir $@)
-	$(CC) $(HELPER_CFLAGS) -Wl,-Ttext-segment=0x200000000000 -Wl,-z,noexecstack -Wl,--build-id=none \
+	$(CC) $(HELPER_CFLAGS) -Wl,-Ttext-segment=0x600000000000 -Wl,-z,noexecstack -Wl,--build-id=none \
 	    -o $@ $(wildcard src/restart/*.S) $(wildcard src/restart/*.c)
+	@end=$$(nm $@ | awk '$$3 == "_end" {print $$1}'); \
+	 if [ $$((0x$$end)) -gt $$((0x600000040000)) ]; then \
+	     echo "restart helper ends at 0x$$end, past IMAGE_HELPER_TEXT_END" >&2; rm -f $@; exit 1; fi
 
 bin/dmtcp_launch: $(wildcard src/launch/*.c) $(COMMON_OBJ)
 bin/dmtcp_restart: $(wildcard src/restart-cli/*.c) $(COMMON_OBJ)

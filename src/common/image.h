@@ -63,6 +63,8 @@ struct image_region {
     uint64_t payload_size;   /* bytes of payload, extent list included */
     uint64_t stored_pages;   /* pages held in the payload */
     uint64_t checksum;       /* XXH64 of the payload, seed 0 */
+    uint64_t object_id;      /* shared anonymous memory: the kernel object (inode)
+                                that several regions may map */
 };
 
 struct image_header {
@@ -112,6 +114,20 @@ struct image_trailer {
     uint64_t header_checksum; /* copy of the header's */
     uint64_t reserved[4];
 };
+
+/* Address ranges the restart helper occupies while it works; no image region
+ * may overlap them.  The helper's program (text, data, bss) lies in the
+ * first, its work areas in the second.  The Makefile checks that the helper
+ * fits.  They sit above where Linux puts programs and their brk heaps
+ * (0x55…/0x56… for PIE, low addresses otherwise) and far below its mmap area
+ * (0x7e…–0x7f…): a restarted process inherits the helper's program break,
+ * and glibc's malloc copes with a break that moved up, not down.  Memory a
+ * restarted process gets from brk() starts right after the helper's bss,
+ * inside neither range. */
+#define IMAGE_HELPER_TEXT_START 0x600000000000ull
+#define IMAGE_HELPER_TEXT_END 0x600000040000ull
+#define IMAGE_HELPER_WORK_START 0x600100000000ull
+#define IMAGE_HELPER_WORK_END 0x600400000000ull
 
 /* What dmtcp_restart hands the restart helper, and the helper hands the
  * engine's restore entry (in a page outside every saved region). */

@@ -153,8 +153,9 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
             image_bad(err, cap, path, "region %llu is malformed: the image is corrupt", (unsigned long long)i);
             goto out;
         }
-        if (r->start < IMAGE_HELPER_ZONE_END && r->end > IMAGE_HELPER_ZONE_START) {
-            image_bad(err, cap, path, "region %llx-%llx overlaps the restart helper's address zone",
+        if ((r->start < IMAGE_HELPER_TEXT_END && r->end > IMAGE_HELPER_TEXT_START) ||
+            (r->start < IMAGE_HELPER_WORK_END && r->end > IMAGE_HELPER_WORK_START)) {
+            image_bad(err, cap, path, "region %llx-%llx overlaps the restart helper's address ranges",
                       (unsigned long long)r->start, (unsigned long long)r->end);
             goto out;
         }

@@ -34,6 +34,7 @@ struct image_writer {
 };
 
 static char image_path_cache[1024];
+static uint64_t image_main_stack_end;
 
 const char *image_current_path(void)
 {
@@ -101,7 +102,11 @@ static void image_classify(const struct memory_area *a, struct image_region *r)
     int anon = a->inode == 0 || a->path[0] != '/' || deleted || !strncmp(a->path, "/SYSV", 5) ||
                !strncmp(a->path, "/memfd:", 7);
     r->flags = 0;
-    if (!strcmp(a->path, "[stack]"))
+    /* The main stack: the kernel names it [stack] only in the process it
+     * created, so its top is remembered for later generations. */
+    if (!strcmp(a->path, "[stack]") && !image_main_stack_end)
+        image_main_stack_end = a->end;
+    if (a->end == image_main_stack_end)
         r->flags |= REGION_F_STACK | REGION_F_GROWSDOWN;
     if (deleted)
         r->flags |= REGION_F_DELETED;
@@ -213,6 +218,8 @@ static int image_write_area(struct image_writer *w, int pagemap_fd, const struct
     r.prot = a->prot;
     r.file_offset = a->offset;
     image_classify(a, &r);
+    if (r.kind == REGION_ANON_SHARED)
+        r.object_id = a->inode ? a->inode : a->start;
     size_t plen = strlen(a->path);
     if (plen) {
         r.path_offset = w->strings.len;

@@ -16,6 +16,8 @@
 #define NR_mremap 25
 #define NR_exit_group 231
 #define NR_prctl 157
+#define NR_ftruncate 77
+#define NR_memfd_create 319
 
 static inline long rs_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
@@ -66,6 +68,11 @@ static inline long rs_mremap(unsigned long old, unsigned long len, unsigned long
 {
     return rs_syscall6(NR_mremap, (long)old, (long)len, (long)nlen, flags, (long)to, 0);
 }
+static inline long rs_memfd_create(const char *name, unsigned flags)
+{
+    return rs_syscall6(NR_memfd_create, (long)name, flags, 0, 0, 0, 0);
+}
+static inline long rs_ftruncate(int fd, unsigned long len) { return rs_syscall6(NR_ftruncate, fd, (long)len, 0, 0, 0, 0); }
 static inline __attribute__((noreturn)) void rs_exit(int code)
 {
     for (;;)

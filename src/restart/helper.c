@@ -4,8 +4,8 @@
  * dmtcp_restart has already validated the image (checksums, architecture,
  * owner, version) and execs this static, libc-free program with the image
  * and a struct restart_info on two descriptors.  The helper lives in its own
- * address zone (HELPER_ZONE, far from where Linux puts programs, libraries
- * and stacks; dmtcp_restart refuses images that use it).  It:
+ * address ranges (IMAGE_HELPER_* in image.h, far from where Linux puts
+ * programs, libraries and stacks; dmtcp_restart refuses images that use them).  It:
  *   1. reads the image header and region table,
  *   2. unmaps everything but itself and the kernel's special mappings,
  *   3. moves the running kernel's vdso/vvar to the addresses they had at
@@ -19,11 +19,9 @@
 #include "common/image.h"
 #include "restart/arch-x86_64.h"
 
-#define HELPER_ZONE_START 0x200000000000ull
-#define HELPER_ZONE_END 0x200400000000ull
-#define HELPER_SCRATCH 0x200100000000ull /* handed to the engine */
-#define HELPER_TMP 0x200200000000ull     /* table and maps; unmapped before the jump */
-#define HELPER_PARK 0x200300000000ull    /* vdso/vvar parked here while moving */
+#define HELPER_SCRATCH IMAGE_HELPER_WORK_START /* handed to the engine */
+#define HELPER_TMP 0x600200000000ull     /* table and maps; unmapped before the jump */
+#define HELPER_PARK 0x600300000000ull    /* vdso/vvar parked here while moving */
 #define RESTORE_MAIN_STACK 65536ull
 #define RESTORE_STACK 32768ull
 
@@ -243,7 +241,39 @@ static void hs_fill(int img, const struct image_region *r)
     }
 }
 
-static void hs_map_region(int img, const struct image_region *r, const char *strings)
+/* Shared anonymous memory: one memfd per kernel object, sized to cover every
+ * region that maps it, so views that shared pages before share them again. */
+static struct {
+    uint64_t id;
+    int fd;
+} hs_shm[256];
+static int hs_nshm;
+
+static int hs_shared_object(const struct image_region *all, uint64_t n, const struct image_region *r)
+{
+    for (int i = 0; i < hs_nshm; i++)
+        if (hs_shm[i].id == r->object_id)
+            return hs_shm[i].fd;
+    if (hs_nshm == 256)
+        hs_die("too many shared memory objects in the image", 0, 0);
+    uint64_t size = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (all[i].kind == REGION_ANON_SHARED && all[i].object_id == r->object_id &&
+            all[i].file_offset + (all[i].end - all[i].start) > size)
+            size = all[i].file_offset + (all[i].end - all[i].start);
+    long fd = rs_memfd_create("stasis-shared", 1 /* MFD_CLOEXEC */);
+    if (fd < 0)
+        hs_die("cannot create shared memory (memfd_create)", 0, fd);
+    long rc = rs_ftruncate((int)fd, size);
+    if (rc < 0)
+        hs_die("cannot size shared memory", 0, rc);
+    hs_shm[hs_nshm].id = r->object_id;
+    hs_shm[hs_nshm++].fd = (int)fd;
+    return (int)fd;
+}
+
+static void hs_map_region(int img, const struct image_region *r, const char *strings,
+                          const struct image_region *all, uint64_t n)
 {
     uint64_t len = r->end - r->start;
     const char *path = r->path_len ? strings + r->path_offset : "";
@@ -260,7 +290,8 @@ static void hs_map_region(int img, const struct image_region *r, const char *str
                      -1, 0);
         break;
     case REGION_ANON_SHARED:
-        rc = rs_mmap(r->start, len, rw, RS_MAP_SHARED | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1, 0);
+        rc = rs_mmap(r->start, len, rw, RS_MAP_SHARED | RS_MAP_FIXED, hs_shared_object(all, n, r),
+                     r->file_offset);
         break;
     case REGION_FILE_PRIVATE: {
         int fd = (int)rs_open(path, RS_O_RDONLY | RS_O_CLOEXEC);
@@ -341,13 +372,16 @@ void helper_main(long *sp)
     for (int i = 0; i < n; i++) {
         if (maps[i].special)
             continue;
-        if (maps[i].start >= HELPER_ZONE_START && maps[i].end <= HELPER_ZONE_END)
+        if ((maps[i].start >= IMAGE_HELPER_TEXT_START && maps[i].end <= IMAGE_HELPER_TEXT_END) ||
+            (maps[i].start >= IMAGE_HELPER_WORK_START && maps[i].end <= IMAGE_HELPER_WORK_END))
             continue;
         rs_munmap(maps[i].start, maps[i].end - maps[i].start);
     }
     hs_move_specials(&hdr, maps, n);
     for (uint64_t i = 0; i < hdr.nregions; i++)
-        hs_map_region(img, &regions[i], strings);
+        hs_map_region(img, &regions[i], strings, regions, hdr.nregions);
+    for (int i = 0; i < hs_nshm; i++)
+        rs_close(hs_shm[i].fd);
     rs_close(img);
     rs_close(infofd);
     rs_munmap(HELPER_TMP, tmp_len);

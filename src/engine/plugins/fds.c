@@ -35,6 +35,9 @@ struct fd_rec {
     char path[512];
     void *content; /* deleted file: its bytes (anonymous mapping) */
     size_t size;
+    int dup_of;    /* index of an earlier record sharing the open file description, or -1 */
+    dev_t dev;
+    ino_t ino;
 };
 
 enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_OTHER };
@@ -73,6 +76,20 @@ static void fds_copy_deleted(struct fd_rec *r)
     r->size = done;
 }
 
+/* An earlier descriptor on the same open file description (dup, dup2,
+ * inherited): the kernel says so through kcmp(KCMP_FILE). */
+static int fds_find_shared(const struct fd_rec *r)
+{
+    pid_t self = sys_getpid();
+    for (int i = 0; i < fds_state.n; i++) {
+        const struct fd_rec *o = &fds_state.recs[i];
+        if (o->dev == r->dev && o->ino == r->ino && o->dup_of < 0 &&
+            sys_call5(SYS_kcmp, self, self, 0 /* KCMP_FILE */, o->fd, r->fd) == 0)
+            return i;
+    }
+    return -1;
+}
+
 static void fds_save_one(int fd)
 {
     if (fds_state.n >= FDS_MAX)
@@ -92,6 +109,13 @@ static void fds_save_one(int fd)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return;
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+    r->dup_of = fds_find_shared(r);
+    if (r->dup_of >= 0) {
+        fds_state.n++; /* restored by dup3 of the first one */
+        return;
+    }
     size_t plen = strlen(r->path);
     int deleted = plen > 10 && !strcmp(r->path + plen - 10, " (deleted)");
     if (S_ISREG(st.st_mode) && (deleted || st.st_nlink == 0)) {
@@ -190,6 +214,13 @@ static void fds_restore(void)
         struct fd_rec *r = &fds_state.recs[i];
         int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_LARGEFILE;
         int fd = -1;
+        if (r->dup_of >= 0) {
+            int cloexec = r->cloexec ? O_CLOEXEC : 0;
+            if (dup3(fds_state.recs[r->dup_of].fd, r->fd, cloexec) < 0)
+                engine_warn("cannot restore fd %d as a duplicate of fd %d: %s", r->fd,
+                            fds_state.recs[r->dup_of].fd, strerror(errno));
+            continue;
+        }
         switch (r->kind) {
         case FD_KIND_FILE:
         case FD_KIND_DEV:

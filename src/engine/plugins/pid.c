@@ -14,6 +14,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -95,6 +98,55 @@ ENGINE_API int pthread_kill(pthread_t th, int sig)
     if (!pid_state.real_pthread_kill)
         pid_state.real_pthread_kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
     return pid_state.real_pthread_kill ? pid_state.real_pthread_kill(th, sig) : ENOSYS;
+}
+
+/* Thread names of other threads go through /proc/self/task/<tid>/comm with
+ * the tid glibc keeps (the virtual one): use the real one. */
+static int pid_comm_io(pthread_t th, char *buf, size_t len, int writing)
+{
+    struct thread_rec *r = threads_find_by_pthread((unsigned long)th);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", r ? r->real_tid : 0);
+    int fd = open(path, (writing ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    ssize_t n = writing ? write(fd, buf, strlen(buf)) : read(fd, buf, len - 1);
+    int e = n < 0 ? errno : 0;
+    close(fd);
+    if (!writing && n >= 0) {
+        buf[n] = 0;
+        if (n > 0 && buf[n - 1] == '\n')
+            buf[n - 1] = 0;
+    }
+    return e;
+}
+
+ENGINE_API int pthread_getname_np(pthread_t th, char *buf, size_t len)
+{
+    static int (*real)(pthread_t, char *, size_t);
+    if (pid_state.translating && th != pthread_self() && threads_find_by_pthread((unsigned long)th)) {
+        if (len < 16)
+            return ERANGE;
+        return pid_comm_io(th, buf, len, 0);
+    }
+    if (!real)
+        real = (int (*)(pthread_t, char *, size_t))dlsym(RTLD_NEXT, "pthread_getname_np");
+    return real ? real(th, buf, len) : ENOSYS;
+}
+
+ENGINE_API int pthread_setname_np(pthread_t th, const char *name)
+{
+    static int (*real)(pthread_t, const char *);
+    if (pid_state.translating && th != pthread_self() && threads_find_by_pthread((unsigned long)th)) {
+        if (strlen(name) > 15)
+            return ERANGE;
+        char copy[16];
+        snprintf(copy, sizeof copy, "%s", name);
+        return pid_comm_io(th, copy, sizeof copy, 1);
+    }
+    if (!real)
+        real = (int (*)(pthread_t, const char *))dlsym(RTLD_NEXT, "pthread_setname_np");
+    return real ? real(th, name) : ENOSYS;
 }
 
 /* syscall(2) with the id-carrying calls translated. */

@@ -30,6 +30,13 @@ static void process_save(void)
 
 static void process_restore(void)
 {
+    /* glibc caches the program break; the kernel's is now the restart
+     * helper's.  brk() at the cached value fails harmlessly and makes glibc
+     * adopt the kernel's value, so malloc never trims or grows from a break
+     * that is not there (it falls back to mmap when brk cannot grow). */
+    void *cur = sbrk(0);
+    if (cur != (void *)-1)
+        (void)brk(cur);
     if (process_state.cwd[0] && chdir(process_state.cwd) < 0)
         engine_warn("cannot return to the working directory %s: %s", process_state.cwd, strerror(errno));
     umask(process_state.umask);
