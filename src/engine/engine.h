@@ -65,7 +65,6 @@ struct thread_rec {
     uint32_t rseq_sig;
     stack_t altstack;
     char name[16];
-    uint64_t sig_pending;  /* thread-directed pending signals at checkpoint */
     struct engine_ctx ctx;
 };
 
@@ -148,6 +147,8 @@ void pid_plugin_init(void);
 
 /* signals.c: the engine's own access to the real sigaction */
 int signals_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void signals_thread_dequeue(int slot);
+void signals_thread_requeue(int slot, int is_main);
 
 /* pid.c */
 pid_t pid_virtual_pid(void);

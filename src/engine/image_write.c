@@ -102,10 +102,6 @@ static void image_classify(const struct memory_area *a, struct image_region *r)
     int anon = a->inode == 0 || a->path[0] != '/' || deleted || !strncmp(a->path, "/SYSV", 5) ||
                !strncmp(a->path, "/memfd:", 7);
     r->flags = 0;
-    /* The main stack: the kernel names it [stack] only in the process it
-     * created, so its top is remembered for later generations. */
-    if (!strcmp(a->path, "[stack]") && !image_main_stack_end)
-        image_main_stack_end = a->end;
     if (a->end == image_main_stack_end)
         r->flags |= REGION_F_STACK | REGION_F_GROWSDOWN;
     if (deleted)
@@ -369,6 +365,14 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
         for (int i = 0; i < threads_state.nrecs; i++)
             nthreads += threads_state.recs[i].in_use != 0;
         image_fill_header(&w, generation, (size_t)nthreads);
+        /* The main stack: the kernel names it [stack] only in the process it
+         * created, so its top is remembered (before any memory is written,
+         * so the image holds it) for later generations. */
+        for (size_t i = 0; i < count && !image_main_stack_end; i++) {
+            const struct memory_area *a = (const struct memory_area *)areas.data + i;
+            if (!strcmp(a->path, "[stack]"))
+                image_main_stack_end = a->end;
+        }
         w.off = IMAGE_HEADER_SIZE;
         for (size_t i = 0; rc == 0 && i < count; i++) {
             const struct memory_area *a = (const struct memory_area *)areas.data + i;

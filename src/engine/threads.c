@@ -94,12 +94,14 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
     struct thread_rec *r = &threads_state.recs[slot];
     int seen = atomic_load(&threads_state.release_seq);
     threads_record_self(r);
+    signals_thread_dequeue(slot);
     if (ctx_save(&r->ctx) == 0) {
         atomic_store(&r->in_use, 2); /* parked */
         atomic_fetch_add(&threads_state.parked, 1);
         sys_futex_wake(&threads_state.parked, 1);
     }
     threads_wait_release(seen);
+    signals_thread_requeue(slot, r->is_main);
     dmtcp_event_data_t data = {.is_restart = threads_state.restarted_once,
                                .generation = manager_state.generation};
     plugin_dispatch(DMTCP_EVENT_THREAD_RESUME, &data);

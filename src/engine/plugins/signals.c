@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -33,7 +34,6 @@ static struct {
     int (*real_pthread_sigmask)(int, const sigset_t *, sigset_t *);
     struct sigaction app_ckpt_action; /* what the app asked for the checkpoint signal */
     struct kernel_sigaction saved[65];
-    uint64_t shared_pending;
     struct itimerval timers[3];
 } signals_state;
 
@@ -117,36 +117,102 @@ ENGINE_API int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
     return signals_state.real_pthread_sigmask(how, s, old);
 }
 
-/* Parse the hex mask after `key` in a /proc status file. */
+/* Pending signals are taken off the kernel's queues at checkpoint with
+ * rt_sigtimedwait (so every queued real-time instance and its siginfo is
+ * kept, not just one bit per signal) and queued again after the checkpoint
+ * or the restart, each by the thread that is to receive it: the kernel lets
+ * a thread queue a kernel- or kill()-style siginfo only to itself. */
+#define SIGNALS_PER_THREAD 16
+#define SIGNALS_SHARED 64
+
+static struct {
+    siginfo_t info[ENGINE_MAX_THREADS][SIGNALS_PER_THREAD];
+    int n[ENGINE_MAX_THREADS];
+    siginfo_t shared[SIGNALS_SHARED];
+    int nshared;
+} signals_pending;
+
+/* Hex mask after `key` in a /proc status file; raw syscalls only. */
 static uint64_t signals_status_mask(const char *path, const char *key)
 {
     char buf[4096];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = (int)sys_call3(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
+    long n = sys_call3(SYS_read, fd, buf, sizeof buf - 1);
+    sys_call1(SYS_close, fd);
     if (n <= 0)
         return 0;
     buf[n] = 0;
     const char *p = strstr(buf, key);
-    return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+    if (!p)
+        return 0;
+    uint64_t v = 0;
+    for (p += strlen(key);; p++) {
+        int d = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : -1;
+        if (d < 0)
+            return v;
+        v = v * 16 + (uint64_t)d;
+    }
+}
+
+static uint64_t signals_ckpt_bit(void)
+{
+    return 1ull << (engine_config.ckpt_signal - 1);
+}
+
+/* Take up to max signals whose bits are in *mask off the caller's queues. */
+static int signals_take(uint64_t mask, siginfo_t *out, int max, const char *path, const char *key)
+{
+    int n = 0;
+    struct timespec zero = {0, 0};
+    while (mask && n < max) {
+        long sig = sys_call4(SYS_rt_sigtimedwait, &mask, &out[n], &zero, 8);
+        if (sig <= 0)
+            break;
+        n++;
+        mask = signals_status_mask(path, key) & ~signals_ckpt_bit();
+    }
+    return n;
+}
+
+/* In the checkpoint handler of thread `slot` (async-signal-safe). */
+void signals_thread_dequeue(int slot)
+{
+    uint64_t mask = signals_status_mask("/proc/thread-self/status", "SigPnd:\t") & ~signals_ckpt_bit();
+    signals_pending.n[slot] = mask ? signals_take(mask, signals_pending.info[slot], SIGNALS_PER_THREAD,
+                                                  "/proc/thread-self/status", "SigPnd:\t")
+                                   : 0;
+}
+
+/* In the checkpoint handler, after release (async-signal-safe). */
+void signals_thread_requeue(int slot, int is_main)
+{
+    pid_t pid = pid_real_pid(), tid = sys_gettid();
+    for (int i = 0; i < signals_pending.n[slot]; i++) {
+        siginfo_t *si = &signals_pending.info[slot][i];
+        sys_call4(SYS_rt_tgsigqueueinfo, pid, tid, si->si_signo, si);
+    }
+    signals_pending.n[slot] = 0;
+    if (!is_main)
+        return;
+    for (int i = 0; i < signals_pending.nshared; i++) {
+        siginfo_t *si = &signals_pending.shared[i];
+        sys_call3(SYS_rt_sigqueueinfo, pid, si->si_signo, si);
+    }
+    signals_pending.nshared = 0;
 }
 
 static void signals_save(void)
 {
     for (int s = 1; s <= 64; s++)
         sys_call4(SYS_rt_sigaction, s, NULL, &signals_state.saved[s], 8);
-    uint64_t ckpt_bit = 1ull << (engine_config.ckpt_signal - 1);
-    signals_state.shared_pending = signals_status_mask("/proc/self/status", "ShdPnd:\t") & ~ckpt_bit;
-    for (int i = 0; i < threads_state.nrecs; i++) {
-        struct thread_rec *r = &threads_state.recs[i];
-        if (!r->in_use)
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/task/%d/status", r->real_tid);
-        r->sig_pending = signals_status_mask(path, "SigPnd:\t") & ~ckpt_bit;
-    }
+    /* the manager blocks every signal and has none of its own pending, so
+     * what it takes comes from the process-wide queue */
+    uint64_t shared = signals_status_mask("/proc/self/status", "ShdPnd:\t") & ~signals_ckpt_bit();
+    signals_pending.nshared = shared ? signals_take(shared, signals_pending.shared, SIGNALS_SHARED,
+                                                    "/proc/self/status", "ShdPnd:\t")
+                                     : 0;
     for (int w = 0; w < 3; w++)
         getitimer(w, &signals_state.timers[w]);
 }
@@ -161,17 +227,6 @@ static void signals_restore(void)
     for (int w = 0; w < 3; w++)
         if (signals_state.timers[w].it_value.tv_sec || signals_state.timers[w].it_value.tv_usec)
             setitimer(w, &signals_state.timers[w], NULL);
-    pid_t pid = pid_real_pid();
-    for (int s = 1; s <= 64; s++) {
-        uint64_t bit = 1ull << (s - 1);
-        if (signals_state.shared_pending & bit)
-            sys_call2(SYS_kill, pid, s);
-        for (int i = 0; i < threads_state.nrecs; i++) {
-            struct thread_rec *r = &threads_state.recs[i];
-            if (r->in_use && (r->sig_pending & bit))
-                sys_call3(SYS_tgkill, pid, r->real_tid, s);
-        }
-    }
 }
 
 static void signals_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
