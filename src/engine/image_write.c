@@ -118,6 +118,8 @@ static uint64_t image_select_pages(struct image_writer *w, int pagemap_fd, const
 {
     uint64_t npages = (a->end - a->start) / IMAGE_PAGE;
     w->extents.len = 0;
+    if (npages > w->present.cap || (npages / 2 + 1) * sizeof(struct image_extent) > w->extents.cap)
+        return UINT64_MAX; /* cannot happen: buffers are sized for the largest area */
     if (memory_pages_present(pagemap_fd, a->start, a->end, w->present.data) < 0)
         memset(w->present.data, 1, npages); /* no pagemap: look at every page */
     int skip_zero = r->kind != REGION_FILE_PRIVATE;
@@ -227,6 +229,8 @@ static int image_write_area(struct image_writer *w, int pagemap_fd, const struct
         int unreadable = !(a->prot & PROT_READ);
         uint64_t npages = (a->end - a->start) / IMAGE_PAGE;
         if (unreadable) {
+            if (npages > w->present.cap)
+                return image_fail(w, EOVERFLOW, "an area grew while writing");
             memory_pages_present(pagemap_fd, a->start, a->end, w->present.data);
             int any = 0;
             for (uint64_t i = 0; i < npages && !any; i++)
@@ -239,6 +243,8 @@ static int image_write_area(struct image_writer *w, int pagemap_fd, const struct
                 return image_fail(w, errno, "cannot read protected memory for");
         }
         uint64_t stored = image_select_pages(w, pagemap_fd, a, &r);
+        if (stored == UINT64_MAX)
+            return image_fail(w, EOVERFLOW, "an area grew while writing");
         int rc = image_write_payload(w, a, &r, stored);
         if (unreadable)
             mprotect((void *)a->start, a->end - a->start, a->prot);
@@ -380,9 +386,25 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
                 image_note_special(&w.hdr, a);
                 continue;
             }
-            if (memory_buf_is_own(a->start, a->end))
-                continue;
-            rc = image_write_area(&w, pagemap_fd, a);
+            /* Leave out the writer's own buffers, even if the kernel merged
+             * one into a neighbouring area. */
+            struct memory_area part = *a;
+            uint64_t os, oe;
+            while (rc == 0 && part.start < part.end && memory_own_overlap(part.start, part.end, &os, &oe)) {
+                if (os > part.start) {
+                    struct memory_area before = part;
+                    before.end = os;
+                    rc = image_write_area(&w, pagemap_fd, &before);
+                }
+                if (oe >= part.end)
+                    part.start = part.end;
+                else {
+                    part.offset += oe - part.start;
+                    part.start = oe;
+                }
+            }
+            if (rc == 0 && part.start < part.end)
+                rc = image_write_area(&w, pagemap_fd, &part);
         }
         if (rc == 0)
             rc = image_finish(&w);

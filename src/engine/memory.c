@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -42,6 +43,22 @@ static void memory_own_set(void *old, size_t oldcap, void *p, size_t cap)
     }
 }
 
+/* The first of the engine's buffers that overlaps [start,end), or 0. */
+int memory_own_overlap(uint64_t start, uint64_t end, uint64_t *own_start, uint64_t *own_end)
+{
+    int found = 0;
+    for (int i = 0; i < MEMORY_MAX_OWN; i++) {
+        if (!memory_state.own_end[i] || memory_state.own_start[i] >= end || memory_state.own_end[i] <= start)
+            continue;
+        if (!found || memory_state.own_start[i] < *own_start) {
+            *own_start = memory_state.own_start[i];
+            *own_end = memory_state.own_end[i];
+            found = 1;
+        }
+    }
+    return found;
+}
+
 int memory_buf_is_own(uint64_t start, uint64_t end)
 {
     for (int i = 0; i < MEMORY_MAX_OWN; i++)
@@ -61,6 +78,9 @@ int memory_buf_reserve(struct memory_buf *b, size_t need)
                       : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM;
+    /* A named mapping never merges with the program's own anonymous memory,
+     * so the writer's buffers stay separate areas it can leave out. */
+    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, cap, (unsigned long)"stasis-writer");
     memory_own_set(b->data, b->cap, p, cap);
     b->data = p;
     b->cap = cap;

@@ -25,6 +25,7 @@ int memory_buf_reserve(struct memory_buf *b, size_t need);
 int memory_buf_append(struct memory_buf *b, const void *p, size_t n);
 void memory_buf_free(struct memory_buf *b);
 int memory_buf_is_own(uint64_t start, uint64_t end);
+int memory_own_overlap(uint64_t start, uint64_t end, uint64_t *own_start, uint64_t *own_end);
 
 /* Read /proc/self/maps into b and split it into areas (stored in areas_buf). */
 int memory_read_maps(struct memory_buf *text, struct memory_buf *areas_buf, size_t *count);

@@ -1,0 +1,219 @@
+/*
+ * bench-mem.c — the process bench/run.sh checkpoints and restarts.
+ *
+ *   bench-mem run MIB DIR       allocate MIB MiB of incompressible memory,
+ *                               then beat a heartbeat until killed
+ *   bench-mem wait HB T0 PID S  wait until the program behind heartbeat file
+ *                               HB has resumed at or after time T0, or until
+ *                               process PID died, or S seconds
+ *
+ * "run" fills an anonymous mapping with an xorshift64 stream (random bytes,
+ * so no page is zero and nothing compresses), writes DIR/ready ("MIB HASH
+ * FILL_SECONDS", atomically), then loops forever: every millisecond the main
+ * thread pwrite()s {counter, now, resumed} to DIR/hb, where "resumed" is the
+ * time of the first beat after a gap of more than 20 ms (a checkpoint or a
+ * restart stopped it).  On SIGUSR1 it regenerates the stream, compares every
+ * word of its memory with it and writes DIR/verify: "ok HASH" or
+ * "bad OFFSET HASH NWORDS ADDRESS" (first differing byte offset, hash, how
+ * many 8-byte words differ, where the memory is) — the proof a restart was exact, taken outside any timed
+ * window.
+ *
+ * "wait" is run by the bench right after it starts dmtcp_restart: it polls HB
+ * every 50 us and prints "OBSERVED RESUMED" (CLOCK_REALTIME seconds): when it
+ * saw the program's first beat after T0, and when the program says that beat
+ * happened.  Exit status 0 if seen, 1 on timeout, 2 if PID died first.
+ *
+ * Times are CLOCK_REALTIME so they compare with bash's $EPOCHREALTIME.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_SEED 0x9e3779b97f4a7c15ull
+#define BENCH_BEAT_NS 1000000ll
+#define BENCH_GAP_NS 20000000ll
+
+struct bench_beat {
+    int64_t counter;
+    int64_t now_ns;
+    int64_t resumed_ns;
+};
+
+static volatile sig_atomic_t bench_verify_requested;
+
+static int64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static inline uint64_t xorshift64(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static inline uint64_t bench_mix(uint64_t h, uint64_t w)
+{
+    return (h ^ w) * 0x100000001b3ull + (h >> 29);
+}
+
+/* Fill, or check against, the stream; returns the hash, *bad = first
+ * mismatching word index or -1, *nbad = how many words differ. */
+static uint64_t bench_stream(uint64_t *mem, size_t words, int check, long *bad, long *nbad)
+{
+    uint64_t s = BENCH_SEED, h = 0xcbf29ce484222325ull;
+    *bad = -1;
+    *nbad = 0;
+    for (size_t i = 0; i < words; i++) {
+        uint64_t w = xorshift64(&s);
+        if (check) {
+            if (mem[i] != w) {
+                if (*bad < 0)
+                    *bad = (long)i;
+                ++*nbad;
+            }
+            h = bench_mix(h, mem[i]);
+        } else {
+            mem[i] = w;
+            h = bench_mix(h, w);
+        }
+    }
+    return h;
+}
+
+static void bench_write_file(const char *dir, const char *name, const char *text)
+{
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "bench-mem: cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+static void bench_on_usr1(int sig)
+{
+    (void)sig;
+    bench_verify_requested = 1;
+}
+
+static int bench_run(long mib, const char *dir)
+{
+    size_t bytes = (size_t)mib << 20, words = bytes / 8;
+    uint64_t *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        fprintf(stderr, "bench-mem: cannot map %ld MiB: %s\n", mib, strerror(errno));
+        return 1;
+    }
+    char path[4096], text[256];
+    snprintf(path, sizeof path, "%s/hb", dir);
+    int hb = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (hb < 0) {
+        fprintf(stderr, "bench-mem: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = bench_on_usr1};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+
+    long bad, nbad;
+    int64_t t0 = bench_now_ns();
+    uint64_t hash = bench_stream(mem, words, 0, &bad, &nbad);
+    double fill_s = (double)(bench_now_ns() - t0) / 1e9;
+    snprintf(text, sizeof text, "%ld %016llx %.3f\n", mib, (unsigned long long)hash, fill_s);
+    bench_write_file(dir, "ready", text);
+
+    struct bench_beat beat = {0};
+    int64_t last = bench_now_ns();
+    for (;;) {
+        int64_t now = bench_now_ns();
+        if (now - last > BENCH_GAP_NS)
+            beat.resumed_ns = now;
+        last = now;
+        beat.counter++;
+        beat.now_ns = now;
+        if (pwrite(hb, &beat, sizeof beat, 0) != (ssize_t)sizeof beat) {
+            fprintf(stderr, "bench-mem: heartbeat write: %s\n", strerror(errno));
+            return 1;
+        }
+        if (bench_verify_requested) {
+            bench_verify_requested = 0;
+            uint64_t h = bench_stream(mem, words, 1, &bad, &nbad);
+            if (bad < 0)
+                snprintf(text, sizeof text, "ok %016llx\n", (unsigned long long)h);
+            else
+                snprintf(text, sizeof text, "bad %ld %016llx %ld %p\n", bad * 8, (unsigned long long)h, nbad,
+                         (void *)mem);
+            bench_write_file(dir, "verify", text);
+            last = bench_now_ns(); /* the check itself is not a resume */
+        }
+        struct timespec d = {0, BENCH_BEAT_NS};
+        nanosleep(&d, NULL);
+    }
+}
+
+static int bench_pid_alive(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+static int bench_wait(const char *hbpath, const char *t0s, pid_t pid, double limit_s)
+{
+    int64_t t0 = (int64_t)(strtod(t0s, NULL) * 1e9);
+    int64_t deadline = bench_now_ns() + (int64_t)(limit_s * 1e9);
+    int fd = open(hbpath, O_RDONLY);
+    if (fd < 0) {
+        fprintf(stderr, "bench-mem: cannot open %s: %s\n", hbpath, strerror(errno));
+        return 1;
+    }
+    for (unsigned n = 0;; n++) {
+        struct bench_beat b;
+        if (pread(fd, &b, sizeof b, 0) == (ssize_t)sizeof b && b.resumed_ns >= t0) {
+            int64_t seen = bench_now_ns();
+            printf("%.6f %.6f\n", (double)seen / 1e9, (double)b.resumed_ns / 1e9);
+            return 0;
+        }
+        if (n % 2000 == 0 && pid > 0 && !bench_pid_alive(pid))
+            return 2;
+        if (bench_now_ns() > deadline)
+            return 1;
+        struct timespec d = {0, 50000};
+        nanosleep(&d, NULL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && !strcmp(argv[1], "run"))
+        return bench_run(atol(argv[2]), argv[3]);
+    if (argc == 6 && !strcmp(argv[1], "wait"))
+        return bench_wait(argv[2], argv[3], (pid_t)atoi(argv[4]), strtod(argv[5], NULL));
+    fprintf(stderr, "usage: bench-mem run MIB DIR | bench-mem wait HBFILE T0 PID SECONDS\n");
+    return 1;
+}

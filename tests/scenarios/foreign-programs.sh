@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # functions run indirectly, by wait_for and run_one
+# foreign-programs.sh — programs nobody here wrote, checkpointed mid-run,
+# killed and restarted, must finish with exactly the output of an
+# uninterrupted run: /usr/bin/python3 running a numeric loop, and bash
+# running a loop of builtins (no child processes).  Each prints a progress
+# line per step.
+#
+# For each program and mode, in a fresh run (driver-lib.sh):
+#   1. run it uninterrupted, without the engine: the reference output;
+#   2. run it under dmtcp_launch; once a few lines are out (mid-run),
+#      `dmtcp_command -kc` (checkpoint, then kill: nothing runs after the
+#      image is taken);
+#   3. restart the image and let it finish; the output before the kill
+#      followed by the restarted program's output must equal the reference,
+#      byte for byte.
+# Mode kill-restart restarts once; restart-twice restarts the same image a
+# second time as well, and that output must be right too.
+#
+# Prints "PASS foreign-NAME/MODE" or "FAIL foreign-NAME/MODE: reason (log:
+# dir)" per program and mode, and exits 0.  STASIS_TEST_FILTER etc. as in
+# driver-lib.sh.
+
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/driver-lib.sh"
+
+LINES_BEFORE_KILL=3 # progress lines to wait for before the checkpoint
+
+# About 60 steps of 50-100 ms each, so the checkpoint lands mid-run.
+PYTHON_PROG='
+x = 12345
+acc = 0.0
+for step in range(1, 61):
+    for i in range(200000):
+        x = (x * 1103515245 + 12345) % 2147483648
+        acc += (x % 1000) / 997.0
+    print(step, x, repr(acc), flush=True)
+print("done")
+'
+# shellcheck disable=SC2016 # expanded by the bash under test, not here
+BASH_PROG='
+x=7
+for ((step = 1; step <= 60; step++)); do
+    for ((i = 0; i < 20000; i++)); do
+        ((x = (x * 31 + i) % 1000003))
+    done
+    printf "%d %d\n" "$step" "$x"
+done
+echo done
+'
+
+lines_or_dead() {
+    dead "$1" || (($(wc -l <"$RUN_DIR/launch.out") >= LINES_BEFORE_KILL))
+}
+
+# expect_output NAME: launch.out + NAME.out is the reference, exactly.
+expect_output() {
+    cat "$RUN_DIR/launch.out" "$RUN_DIR/$1.out" >"$RUN_DIR/$1.combined"
+    cmp -s "$RUN_DIR/$1.combined" "$RUN_DIR/reference.out" && return 0
+    diff "$RUN_DIR/reference.out" "$RUN_DIR/$1.combined" >"$RUN_DIR/$1.diff"
+    fail_step "launch.out + $1.out differs from the uninterrupted run: $(head -n 3 "$RUN_DIR/$1.diff" | tr '\n' ' ')(see $1.diff)"
+}
+
+# restart_and_finish NAME: restarts IMAGE, lets it finish, checks the output.
+restart_and_finish() {
+    restart_bg "$1"
+    wait_exit "$LAST_PID" "$1" "$FINISH_TIMEOUT" || return 1
+    ((REAPED_RC == 0)) || fail_step "$1 $(exit_text "$REAPED_RC") (see $1.err)" || return 1
+    expect_output "$1"
+}
+
+# run_foreign MODE CMD...: the steps above for one program.
+run_foreign() {
+    local mode=$1
+    shift
+    start_bg reference "$@"
+    wait_exit "$LAST_PID" reference "$FINISH_TIMEOUT" || return 1
+    ((REAPED_RC == 0)) || fail_step "the uninterrupted run $(exit_text "$REAPED_RC")" || return 1
+
+    start_coordinator || return 1
+    start_bg launch "$BIN/dmtcp_launch" -p "$PORT" -j --ckptdir "$RUN_DIR/ckpt" "$@"
+    local pid=$LAST_PID
+    wait_for "$TIMEOUT" "$LINES_BEFORE_KILL lines of output" lines_or_dead "$pid" || return 1
+    wait_running "$pid" launch || return 1
+    kill_computation "$pid" -kc || return 1
+    if cmp -s "$RUN_DIR/launch.out" "$RUN_DIR/reference.out"; then
+        fail_step "the program finished before the checkpoint; its loop is too short for this machine"
+        return 1
+    fi
+    find_new_image "" || return 1
+    restart_and_finish restart1 || return 1
+    [ "$mode" = restart-twice ] || return 0
+    wait_for "$TIMEOUT" "the coordinator to show NUM_PEERS=0 after the first restart ended" \
+        status_is 0 || return 1
+    restart_and_finish restart2
+}
+
+for prog in python3 bash; do
+    for mode in kill-restart restart-twice; do
+        id=foreign-$prog/$mode
+        selected "$id" || continue
+        if ! engine_built; then
+            echo "SKIP $id: the dmtcp_* commands are not built in $BIN"
+            continue
+        fi
+        case $prog in
+        python3) run_one "$id" run_foreign "$mode" /usr/bin/python3 -I -c "$PYTHON_PROG" ;;
+        bash) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PROG" ;;
+        esac
+    done
+done
+exit 0
