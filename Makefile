@@ -96,7 +96,7 @@ install: all
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(HELPER) $(DESTDIR)$(PREFIX)/lib/stasis/
-	install -m 644 include/dmtcp.h include/delayresume.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/*.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
