@@ -88,6 +88,9 @@ struct thread_rec *threads_find_by_pthread(unsigned long th);
 pid_t threads_current_vtid(void);
 void threads_forget_self_cache(void);
 
+/* procfs.c: numbered entries of a /proc directory (tasks, fds); count */
+int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd);
+
 /* ---- memory and image (memory.c, image_write.c) ---------------------- */
 struct image_result {
     char path[1024];

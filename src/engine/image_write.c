@@ -36,9 +36,16 @@ struct image_writer {
 static char image_path_cache[1024];
 static uint64_t image_main_stack_end;
 
+static void image_name(char *out, size_t cap, const char *dir);
+
+/* The image this process writes next (or wrote last). */
 const char *image_current_path(void)
 {
-    return image_path_cache[0] ? image_path_cache : NULL;
+    if (!image_path_cache[0]) {
+        char unused[8];
+        image_name(unused, sizeof unused, engine_config.ckptdir);
+    }
+    return image_path_cache;
 }
 
 static uint64_t image_now_ns(clockid_t c)

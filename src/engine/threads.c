@@ -13,7 +13,6 @@
  * Everything here that runs in the handler is async-signal-safe: raw
  * syscalls and atomics only.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -118,34 +117,6 @@ int threads_install_handler(void)
     return signals_real_sigaction(engine_config.ckpt_signal, &sa, NULL);
 }
 
-/* List the tids of this process into tids (at most cap); returns the count. */
-static int threads_list_tasks(pid_t *tids, int cap)
-{
-    int fd = (int)sys_call3(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    char buf[8192];
-    int n = 0;
-    for (;;) {
-        long got = sys_call3(SYS_getdents64, fd, buf, sizeof buf);
-        if (got <= 0)
-            break;
-        for (long off = 0; off < got;) {
-            struct dirent64 *d = (struct dirent64 *)(buf + off);
-            off += d->d_reclen;
-            if (d->d_name[0] < '0' || d->d_name[0] > '9')
-                continue;
-            pid_t t = 0;
-            for (const char *p = d->d_name; *p; p++)
-                t = t * 10 + (*p - '0');
-            if (n < cap)
-                tids[n++] = t;
-        }
-    }
-    sys_call1(SYS_close, fd);
-    return n;
-}
-
 static struct thread_rec *threads_rec_for_tid(pid_t tid)
 {
     for (int i = 0; i < threads_state.nrecs; i++)
@@ -181,7 +152,7 @@ void threads_save_manager(struct thread_rec **out)
 
 int threads_suspend_all(void)
 {
-    static pid_t tids[ENGINE_MAX_THREADS];
+    static int tids[ENGINE_MAX_THREADS];
     pid_t pid = sys_getpid();
     pid_t me = sys_gettid();
     memset(threads_state.recs, 0, sizeof(threads_state.recs[0]) * (size_t)threads_state.nrecs);
@@ -194,7 +165,7 @@ int threads_suspend_all(void)
     threads_state.manager_tid = me;
     int signalled = 0;
     for (;;) {
-        int n = threads_list_tasks(tids, ENGINE_MAX_THREADS);
+        int n = procfs_list_numbers("/proc/self/task", tids, ENGINE_MAX_THREADS, NULL);
         int fresh = 0;
         for (int i = 0; i < n; i++) {
             if (tids[i] == me || threads_rec_for_tid(tids[i]))

@@ -11,7 +11,6 @@
  * redirection).  Pipes, sockets, eventfds and the like are the multi-process
  * issue's: until then /dev/null stands in, with a warning naming the fd.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -138,27 +137,13 @@ static void fds_save_one(int fd)
 
 static void fds_save(void)
 {
+    static int fds[FDS_MAX * 2];
     fds_state.n = 0;
-    int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return;
-    char buf[8192];
-    for (;;) {
-        long got = sys_call3(SYS_getdents64, dfd, buf, sizeof buf);
-        if (got <= 0)
-            break;
-        for (long off = 0; off < got;) {
-            struct dirent64 *d = (struct dirent64 *)(buf + off);
-            off += d->d_reclen;
-            if (d->d_name[0] < '0' || d->d_name[0] > '9')
-                continue;
-            int fd = atoi(d->d_name);
-            if (fd <= 2 || fd == dfd || fds_is_engine(fd))
-                continue;
-            fds_save_one(fd);
-        }
-    }
-    close(dfd);
+    int listing = -1;
+    int n = procfs_list_numbers("/proc/self/fd", fds, FDS_MAX * 2, &listing);
+    for (int i = 0; i < n; i++)
+        if (fds[i] > 2 && fds[i] != listing && !fds_is_engine(fds[i]))
+            fds_save_one(fds[i]);
 }
 
 static void fds_release_copies(void)
