@@ -53,6 +53,8 @@ int coordclient_parse_port(const char *s, int *port)
 int coordclient_addr_init(struct coordclient_addr *a, const char *host_opt,
                           const char *port_opt, char *err, size_t errcap)
 {
+    if (host_opt && !*host_opt)
+        return cc_err(err, errcap, CC_USAGE, "empty coordinator host given to -h/--coord-host");
     const char *host = host_opt ? host_opt : getenv("DMTCP_COORD_HOST");
     if (!host || !*host)
         host = COORDCLIENT_DEFAULT_HOST;
@@ -60,6 +62,9 @@ int coordclient_addr_init(struct coordclient_addr *a, const char *host_opt,
         return cc_err(err, errcap, CC_USAGE, "coordinator host name too long: '%.40s…'", host);
     snprintf(a->host, sizeof(a->host), "%s", host);
 
+    if (port_opt && !*port_opt)
+        return cc_err(err, errcap, CC_USAGE,
+                      "empty coordinator port given to -p/--coord-port: expected a number 0-65535");
     const char *port = port_opt;
     const char *what = "-p/--coord-port";
     if (!port) {

@@ -81,12 +81,44 @@ static int image_check_header(const struct image_header *h, uint64_t size, const
     if (size > h->file_size)
         return image_bad(err, cap, path, "%llu bytes where %llu were written: the image was altered",
                          (unsigned long long)size, (unsigned long long)h->file_size);
+    /* every size is bounded by the file before any sum, so nothing wraps */
     uint64_t end = h->file_size - sizeof(struct image_trailer);
-    if (h->table_offset < IMAGE_HEADER_SIZE || h->nregions > (1u << 24) ||
+    if (h->table_offset < IMAGE_HEADER_SIZE || h->table_offset > end || h->nregions > (1u << 24) ||
+        h->strings_size > end || h->sections_size > end ||
         h->strings_offset != h->table_offset + h->nregions * sizeof(struct image_region) ||
-        h->sections_offset != h->strings_offset + h->strings_size || h->sections_offset + h->sections_size != end)
+        h->strings_offset > end || h->sections_offset != h->strings_offset + h->strings_size ||
+        h->sections_offset > end || h->sections_offset + h->sections_size != end)
         return image_bad(err, cap, path, "inconsistent layout in the header: the image is corrupt");
     return 0;
+}
+
+/* The extent list must name pages inside the region, in order, and account
+ * for exactly the payload's bytes; the restart helper trusts it. */
+static int image_check_extents(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap)
+{
+    uint64_t next;
+    if (r->payload_size < IMAGE_PAGE || image_read_at(fd, &next, 8, r->payload_offset) < 0)
+        return -1;
+    uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
+    if (next > region_pages || 8 + next * sizeof(struct image_extent) > r->payload_size)
+        return -1;
+    uint64_t list = (8 + next * sizeof(struct image_extent) + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    uint64_t pages = 0, min_next = 0;
+    size_t per = bufcap / sizeof(struct image_extent);
+    for (uint64_t i = 0; i < next; i += per) {
+        uint64_t k = next - i < per ? next - i : per;
+        if (image_read_at(fd, buf, k * sizeof(struct image_extent), r->payload_offset + 8 + i * 16) < 0)
+            return -1;
+        const struct image_extent *e = (const struct image_extent *)buf;
+        for (uint64_t j = 0; j < k; j++) {
+            if (e[j].npages == 0 || e[j].first_page < min_next || e[j].first_page >= region_pages ||
+                e[j].npages > region_pages - e[j].first_page)
+                return -1;
+            min_next = e[j].first_page + e[j].npages;
+            pages += e[j].npages;
+        }
+    }
+    return pages == r->stored_pages && list + pages * IMAGE_PAGE == r->payload_size ? 0 : -1;
 }
 
 static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap)
@@ -138,7 +170,7 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
         image_bad(err, cap, path, "cannot read the region table");
         goto out;
     }
-    if (XXH64(meta, (size_t)(hdr->sections_offset - hdr->table_offset), 0) != t.table_checksum) {
+    if (XXH64(meta, meta_len, 0) != t.table_checksum) { /* table, strings and sections */
         image_bad(err, cap, path, "region table checksum mismatch: the image is corrupt");
         goto out;
     }
@@ -151,10 +183,16 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
     }
     for (uint64_t i = 0; i < hdr->nregions; i++) {
         const struct image_region *r = &regions[i];
+        const char *strings = (const char *)meta + (hdr->strings_offset - hdr->table_offset);
+        int bad_path = r->path_len && (r->path_offset >= hdr->strings_size ||
+                                       r->path_len >= hdr->strings_size - r->path_offset ||
+                                       strings[r->path_offset + r->path_len] != 0);
+        int bad_payload = r->payload_size &&
+                          (r->payload_offset < IMAGE_HEADER_SIZE || r->payload_offset % IMAGE_PAGE ||
+                           r->payload_offset > hdr->table_offset ||
+                           r->payload_size > hdr->table_offset - r->payload_offset);
         if (r->start >= r->end || (r->start | r->end) % IMAGE_PAGE || r->kind < REGION_ANON_PRIVATE ||
-            r->kind > REGION_RESERVED || (r->path_len && r->path_offset + r->path_len >= hdr->strings_size + 1) ||
-            (r->payload_size && (r->payload_offset < IMAGE_HEADER_SIZE ||
-                                 r->payload_offset + r->payload_size > hdr->table_offset))) {
+            r->kind > REGION_RESERVED || bad_path || bad_payload) {
             image_bad(err, cap, path, "region %llu is malformed: the image is corrupt", (unsigned long long)i);
             goto out;
         }
@@ -167,6 +205,11 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
         if (r->payload_size && image_check_payload(fd, r, buf, bufcap) < 0) {
             image_bad(err, cap, path, "checksum mismatch in memory region %llx-%llx: the image is corrupt",
                       (unsigned long long)r->start, (unsigned long long)r->end);
+            goto out;
+        }
+        if (r->payload_size && image_check_extents(fd, r, buf, bufcap) < 0) {
+            image_bad(err, cap, path, "region %llu has a malformed page list: the image is corrupt",
+                      (unsigned long long)i);
             goto out;
         }
     }

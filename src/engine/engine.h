@@ -76,6 +76,8 @@ struct threads_state {
     int restored;      /* futex-ish: threads back in their context after restart */
     pid_t manager_tid;
     int restarted_once;
+    int in_handler;    /* futex: threads inside the checkpoint handler */
+    int disabled;      /* forked child: the engine stands aside */
 };
 extern struct threads_state threads_state;
 
@@ -86,7 +88,11 @@ void threads_save_manager(struct thread_rec **out);
 struct thread_rec *threads_find_by_vtid(pid_t vtid);
 struct thread_rec *threads_find_by_pthread(unsigned long th);
 pid_t threads_current_vtid(void);
-void threads_forget_self_cache(void);
+void threads_wait_out_of_handler(void);
+void threads_critical_enter(void);
+void threads_critical_leave(void);
+int threads_in_critical(void);
+void threads_after_fork_child(void);
 
 /* procfs.c: numbered entries of a /proc directory (tasks, fds); count */
 int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd);
@@ -123,6 +129,7 @@ struct manager_state {
     int num_restarts;
     int event_seq;         /* futex: bumped after each checkpoint/restart */
     int last_failed;       /* last checkpoint's image failed */
+    int last_was_restart;  /* the last event was a restart (for THREAD_RESUME) */
     int disable_count;     /* dmtcp_disable_ckpt nesting */
     int suspending;        /* a checkpoint wants to suspend */
     uint32_t status_flags; /* PEER_* flags reported to the coordinator */

@@ -128,7 +128,7 @@ static void engine_atfork_child(void)
      * (without closing the parent's connection state) and the tid cache. */
     manager_state.connected = 0;
     manager_state.coord_fd = -1;
-    threads_forget_self_cache();
+    threads_after_fork_child();
     pid_reset_for_child(); /* the child's real pid is its identity */
 }
 

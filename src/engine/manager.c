@@ -143,6 +143,7 @@ static int manager_barrier(uint32_t b)
 
 static void manager_wait_no_disable(void)
 {
+    threads_wait_out_of_handler();
     atomic_store(&manager_state.suspending, 1);
     for (;;) {
         int c = atomic_load(&manager_state.disable_count);
@@ -243,6 +244,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         manager_restarted();
         data.is_restart = 1;
     }
+    manager_state.last_was_restart = data.is_restart;
     manager_after_event(failed);
     threads_release_all();
     plugin_dispatch(DMTCP_EVENT_RUNNING, &data);

@@ -42,9 +42,10 @@ pid_t threads_current_vtid(void)
     return threads_tls_vtid ? threads_tls_vtid : sys_gettid();
 }
 
-void threads_forget_self_cache(void)
+void threads_after_fork_child(void)
 {
     threads_tls_vtid = 0; /* a forked child is a new thread with its own tid */
+    threads_state.disabled = 1;
 }
 
 /* Fill the per-thread kernel state of the calling thread into r. */
@@ -79,6 +80,42 @@ static void threads_wait_release(int seen)
         sys_futex_wait(&threads_state.release_seq, seen, NULL);
 }
 
+/* A thread inside malloc, stdio and the like (critical.c) holds libc locks:
+ * it is not parked there — a parked lock holder would deadlock the manager's
+ * successors and the delayed-resume window — but as soon as it leaves. */
+static __thread int threads_tls_critical;
+static __thread int threads_tls_deferred; /* signal value to re-send, 0 = none */
+
+void threads_critical_enter(void)
+{
+    threads_tls_critical++;
+}
+
+void threads_critical_leave(void)
+{
+    if (--threads_tls_critical > 0 || !threads_tls_deferred)
+        return;
+    if (threads_state.disabled) { /* a forked child: not under checkpoint control */
+        threads_tls_deferred = 0;
+        return;
+    }
+    int value = threads_tls_deferred;
+    threads_tls_deferred = 0;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = engine_config.ckpt_signal;
+    si.si_code = SI_QUEUE;
+    si.si_pid = sys_getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_int = value;
+    sys_call4(SYS_rt_tgsigqueueinfo, si.si_pid, sys_gettid(), si.si_signo, &si);
+}
+
+int threads_in_critical(void)
+{
+    return threads_tls_critical > 0;
+}
+
 static void threads_on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
@@ -89,6 +126,13 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
     int slot = si->si_value.sival_int & 0xffff;
     if (slot >= ENGINE_MAX_THREADS)
         return;
+    if (threads_state.disabled)
+        return;
+    if (threads_tls_critical > 0) {
+        threads_tls_deferred = si->si_value.sival_int;
+        return;
+    }
+    atomic_fetch_add(&threads_state.in_handler, 1);
     int saved_errno = errno;
     struct thread_rec *r = &threads_state.recs[slot];
     int seen = atomic_load(&threads_state.release_seq);
@@ -101,10 +145,24 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
     }
     threads_wait_release(seen);
     signals_thread_requeue(slot, r->is_main);
-    dmtcp_event_data_t data = {.is_restart = threads_state.restarted_once,
+    dmtcp_event_data_t data = {.is_restart = manager_state.last_was_restart,
                                .generation = manager_state.generation};
     plugin_dispatch(DMTCP_EVENT_THREAD_RESUME, &data);
     errno = saved_errno;
+    if (atomic_fetch_sub(&threads_state.in_handler, 1) == 1)
+        sys_futex_wake(&threads_state.in_handler, 1);
+}
+
+/* The next checkpoint may start only when every thread has left the
+ * previous one's handler (a plugin may hold threads there). */
+void threads_wait_out_of_handler(void)
+{
+    for (;;) {
+        int n = atomic_load(&threads_state.in_handler);
+        if (n <= 0)
+            return;
+        sys_futex_wait(&threads_state.in_handler, n, NULL);
+    }
 }
 
 int threads_install_handler(void)

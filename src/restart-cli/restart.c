@@ -78,16 +78,24 @@ static int restart_parse(int argc, char **argv, struct restart_opts *o)
                 goto missing;
             o->port = v;
         } else if ((m = cliopt_match(argc, argv, &i, "-j", "--join-coordinator", NULL)) != CLIOPT_NO) {
+            if (m < 0)
+                goto extra;
             o->mode = COORD_JOIN;
         } else if ((m = cliopt_match(argc, argv, &i, NULL, "--new-coordinator", NULL)) != CLIOPT_NO) {
+            if (m < 0)
+                goto extra;
             o->mode = COORD_NEW;
         } else if ((m = cliopt_match(argc, argv, &i, NULL, "--any-coordinator", NULL)) != CLIOPT_NO) {
+            if (m < 0)
+                goto extra;
             o->mode = COORD_ANY;
         } else if ((m = cliopt_match(argc, argv, &i, NULL, "--ckptdir", &v)) != CLIOPT_NO) {
             if (m < 0)
                 goto missing;
             o->ckptdir = v;
         } else if ((m = cliopt_match(argc, argv, &i, "-q", "--quiet", NULL)) != CLIOPT_NO) {
+            if (m < 0)
+                goto extra;
             o->quiet = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "dmtcp_restart: unknown option '%s'; see dmtcp_restart --help\n", argv[i]);
@@ -100,6 +108,9 @@ static int restart_parse(int argc, char **argv, struct restart_opts *o)
         continue;
     missing:
         fprintf(stderr, "dmtcp_restart: option '%s' needs a value; see dmtcp_restart --help\n", argv[i]);
+        return -1;
+    extra:
+        fprintf(stderr, "dmtcp_restart: option '%s' takes no value; see dmtcp_restart --help\n", argv[i]);
         return -1;
     }
     if (!o->nimages) {

@@ -514,7 +514,10 @@ static void test_malformed_region(void)
 static void test_region_path_in_strings(void)
 {
     MALFORMED(1, (r->path_offset = UINT64_MAX, r->path_len = 1), "path_offset 2^64-1 (wraps)");
-    MALFORMED(3, r->path_len += 1, "path running over its NUL to the end of the strings");
+    /* the last path's NUL replaced, the path made one byte longer: it now
+     * ends exactly at the end of the strings, unterminated */
+    MALFORMED(3, (im.buf[img_hdr(&im)->strings_offset + img_hdr(&im)->strings_size - 1] = 'X', r->path_len += 1),
+              "last path without its NUL, ending at the end of the strings");
 }
 
 /* The helper copies each extent to start + first_page * page size: an
@@ -562,12 +565,13 @@ static void test_inconsistent_layout(void)
     img_free(&im);
 
     /* One region more than the table holds, balanced by a strings size that
-     * wraps around 2^64: every sum in the header check still matches. */
-    im = IMG_DEFAULT;
+     * wraps around 2^64: every sum in the header check still matches, and
+     * region 1 would be read from past the end of the table. */
+    im = img_build(img_default, 1, NULL); /* one region, no strings */
     struct image_header *h = img_hdr(&im);
     h->nregions += 1;
     h->strings_offset += sizeof(struct image_region);
-    h->strings_size -= sizeof(struct image_region); /* wraps: strings are < 80 bytes */
+    h->strings_size -= sizeof(struct image_region); /* 0 - 88: wraps */
     img_seal(&im);
     REFUSED(&im, "layout", "nregions past the table, strings_size wrapped");
     img_free(&im);

@@ -1,0 +1,198 @@
+/*
+ * critical.c — libc calls during which a thread must not be parked.
+ *
+ * These functions take libc's internal locks (malloc arenas, stdio streams
+ * and the list of streams, the dynamic loader, the environment, fork's
+ * handlers).  A thread parked while holding one would deadlock whoever runs
+ * next and needs it: the manager's plugins, and every thread of a
+ * delayed-resume window.  Each wrapper marks the thread busy for the length
+ * of the call; a checkpoint signal that arrives meanwhile is acted on as the
+ * call returns (threads.c).  The real functions are found with
+ * dlsym(RTLD_NEXT), so an allocator the program brings (jemalloc…) is still
+ * the one used.  dlsym may itself allocate: a small static arena serves
+ * those first calls.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+
+/* ---- bootstrap allocator for calls made while dlsym resolves ---------- */
+static struct {
+    _Alignas(16) char arena[16384];
+    size_t used;
+    int resolving;
+} critical_boot;
+
+static int critical_is_boot(const void *p)
+{
+    return (const char *)p >= critical_boot.arena && (const char *)p < critical_boot.arena + sizeof critical_boot.arena;
+}
+
+static void *critical_boot_alloc(size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (critical_boot.used + n > sizeof critical_boot.arena)
+        return NULL;
+    void *p = critical_boot.arena + critical_boot.used;
+    critical_boot.used += n;
+    return p; /* static storage: already zero */
+}
+
+static void *critical_next(const char *name)
+{
+    critical_boot.resolving++;
+    void *f = dlsym(RTLD_NEXT, name);
+    critical_boot.resolving--;
+    return f;
+}
+
+#define CRITICAL_REAL(type, name, args)                  \
+    static type(*real) args;                             \
+    if (!real)                                           \
+        real = (type(*) args)critical_next(#name);
+
+/* ---- malloc family --------------------------------------------------- */
+ENGINE_API void *malloc(size_t n)
+{
+    if (critical_boot.resolving)
+        return critical_boot_alloc(n);
+    CRITICAL_REAL(void *, malloc, (size_t))
+    threads_critical_enter();
+    void *p = real(n);
+    threads_critical_leave();
+    return p;
+}
+
+ENGINE_API void free(void *p)
+{
+    if (!p || critical_is_boot(p))
+        return;
+    CRITICAL_REAL(void, free, (void *))
+    threads_critical_enter();
+    real(p);
+    threads_critical_leave();
+}
+
+ENGINE_API void *calloc(size_t n, size_t size)
+{
+    if (critical_boot.resolving)
+        return critical_boot_alloc(n * size);
+    CRITICAL_REAL(void *, calloc, (size_t, size_t))
+    threads_critical_enter();
+    void *p = real(n, size);
+    threads_critical_leave();
+    return p;
+}
+
+ENGINE_API void *realloc(void *old, size_t n)
+{
+    if (old && critical_is_boot(old)) { /* move out of the bootstrap arena */
+        void *p = malloc(n);
+        size_t room = (size_t)(critical_boot.arena + sizeof critical_boot.arena - (char *)old);
+        if (p)
+            memcpy(p, old, n < room ? n : room);
+        return p;
+    }
+    CRITICAL_REAL(void *, realloc, (void *, size_t))
+    threads_critical_enter();
+    void *p = real(old, n);
+    threads_critical_leave();
+    return p;
+}
+
+ENGINE_API int posix_memalign(void **out, size_t align, size_t n)
+{
+    CRITICAL_REAL(int, posix_memalign, (void **, size_t, size_t))
+    threads_critical_enter();
+    int rc = real(out, align, n);
+    threads_critical_leave();
+    return rc;
+}
+
+ENGINE_API void *aligned_alloc(size_t align, size_t n)
+{
+    CRITICAL_REAL(void *, aligned_alloc, (size_t, size_t))
+    threads_critical_enter();
+    void *p = real(align, n);
+    threads_critical_leave();
+    return p;
+}
+
+ENGINE_API void *memalign(size_t align, size_t n)
+{
+    CRITICAL_REAL(void *, memalign, (size_t, size_t))
+    threads_critical_enter();
+    void *p = real(align, n);
+    threads_critical_leave();
+    return p;
+}
+
+/* ---- stdio ----------------------------------------------------------- */
+#define CRITICAL_WRAP(type, name, params, args)  \
+    ENGINE_API type name params                  \
+    {                                            \
+        CRITICAL_REAL(type, name, params)        \
+        threads_critical_enter();                \
+        type r = real args;                      \
+        threads_critical_leave();                \
+        return r;                                \
+    }
+
+CRITICAL_WRAP(FILE *, fopen, (const char *p, const char *m), (p, m))
+CRITICAL_WRAP(FILE *, fopen64, (const char *p, const char *m), (p, m))
+CRITICAL_WRAP(FILE *, fdopen, (int fd, const char *m), (fd, m))
+CRITICAL_WRAP(FILE *, freopen, (const char *p, const char *m, FILE *f), (p, m, f))
+CRITICAL_WRAP(int, fclose, (FILE * f), (f))
+CRITICAL_WRAP(int, fflush, (FILE * f), (f))
+CRITICAL_WRAP(size_t, fwrite, (const void *b, size_t s, size_t n, FILE *f), (b, s, n, f))
+CRITICAL_WRAP(size_t, fread, (void *b, size_t s, size_t n, FILE *f), (b, s, n, f))
+CRITICAL_WRAP(int, fputs, (const char *s, FILE *f), (s, f))
+CRITICAL_WRAP(int, puts, (const char *s), (s))
+CRITICAL_WRAP(int, fputc, (int c, FILE *f), (c, f))
+CRITICAL_WRAP(int, putc, (int c, FILE *f), (c, f))
+CRITICAL_WRAP(int, putchar, (int c), (c))
+CRITICAL_WRAP(char *, fgets, (char *s, int n, FILE *f), (s, n, f))
+CRITICAL_WRAP(int, fgetc, (FILE * f), (f))
+CRITICAL_WRAP(int, getc, (FILE * f), (f))
+CRITICAL_WRAP(ssize_t, getline, (char **l, size_t *n, FILE *f), (l, n, f))
+CRITICAL_WRAP(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))
+CRITICAL_WRAP(int, fseek, (FILE * f, long o, int w), (f, o, w))
+CRITICAL_WRAP(long, ftell, (FILE * f), (f))
+CRITICAL_WRAP(int, vfprintf, (FILE * f, const char *fmt, va_list ap), (f, fmt, ap))
+CRITICAL_WRAP(int, vprintf, (const char *fmt, va_list ap), (fmt, ap))
+CRITICAL_WRAP(FILE *, popen, (const char *c, const char *m), (c, m))
+CRITICAL_WRAP(int, pclose, (FILE * f), (f))
+
+ENGINE_API int fprintf(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vfprintf(f, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+ENGINE_API int printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* ---- loader, environment, processes --------------------------------- */
+CRITICAL_WRAP(void *, dlopen, (const char *f, int m), (f, m))
+CRITICAL_WRAP(int, dlclose, (void *h), (h))
+CRITICAL_WRAP(int, setenv, (const char *n, const char *v, int o), (n, v, o))
+CRITICAL_WRAP(int, unsetenv, (const char *n), (n))
+CRITICAL_WRAP(int, putenv, (char *s), (s))
+CRITICAL_WRAP(pid_t, fork, (void), ())
+CRITICAL_WRAP(int, system, (const char *c), (c))
