@@ -19,7 +19,7 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o) $(ENGINE_ASM:%.S=$(BUILD)/%.o)
 
 PROGRAMS := $(if $(wildcard src/launch/*.c),bin/dmtcp_launch) bin/dmtcp_restart \
     $(if $(wildcard src/command/*.c),bin/dmtcp_command) $(if $(wildcard src/coordinator/*.c),bin/dmtcp_coordinator)
-LIBS := lib/libdmtcp.so
+LIBS := lib/libdmtcp.so lib/libdmtcp_delayresume.so
 HELPER := lib/stasis/restart-helper
 
 all: $(PROGRAMS) $(LIBS) $(HELPER)
@@ -42,7 +42,7 @@ lib/libdmtcp.so: $(ENGINE_OBJ) $(ENGINE_COMMON) src/engine/exports.map
 
 lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) include/dmtcp.h include/delayresume.h
 	@mkdir -p lib
-	$(CC) $(BASE_CFLAGS) -shared -o $@ $(wildcard plugins/delayresume/*.c)
+	$(CC) $(BASE_CFLAGS) -fvisibility=hidden -shared -o $@ $(wildcard plugins/delayresume/*.c)
 
 # The restart helper: static, libc-free, linked at a fixed address far from
 # where Linux places programs, libraries and stacks (see docs/restart.md).

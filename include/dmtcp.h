@@ -79,6 +79,15 @@ typedef struct {
 
 void dmtcp_register_plugin(const dmtcp_plugin_descriptor_t *d) __attribute__((weak));
 
+/* What this process reports to the coordinator (dmtcp_command -s/-l/--json):
+ * an OR of DMTCP_STATUS_* flags. */
+#define DMTCP_STATUS_RESUME_DELAYED 1u
+int dmtcp_set_status_flags(unsigned flags) __attribute__((weak));
+
+/* 1 when the calling thread is running one of the application's signal
+ * handlers. */
+int dmtcp_in_signal_handler(void) __attribute__((weak));
+
 #define DMTCP_DECL_PLUGIN(descr)                                              \
     __attribute__((constructor)) static void dmtcp_plugin_register_##descr(void) \
     {                                                                          \

@@ -32,8 +32,13 @@ ENGINE_API int dmtcp_is_enabled(void)
 ENGINE_API int dmtcp_checkpoint(void)
 {
     if (api_disable_depth > 0) {
-        engine_warn("dmtcp_checkpoint() called between dmtcp_disable_ckpt() and dmtcp_enable_ckpt() "
-                    "in the same thread; it would wait for itself, so it returns DMTCP_ERROR");
+        /* waiting here would wait for ourselves: ask, and let it run as soon
+         * as this thread calls dmtcp_enable_ckpt() */
+        engine_warn("dmtcp_checkpoint() called while this thread holds checkpoints back "
+                    "(dmtcp_disable_ckpt or a delayed-resume window); the checkpoint will run once it "
+                    "lets go, and this call returns DMTCP_ERROR now");
+        if (manager_state.connected)
+            manager_request_checkpoint();
         return DMTCP_ERROR;
     }
     if (!manager_state.connected) {
@@ -113,6 +118,12 @@ ENGINE_API int dmtcp_get_local_status(int *num_checkpoints, int *num_restarts)
         *num_checkpoints = manager_state.num_checkpoints;
     if (num_restarts)
         *num_restarts = manager_state.num_restarts;
+    return 1;
+}
+
+ENGINE_API int dmtcp_set_status_flags(unsigned flags)
+{
+    manager_set_status_flags(flags);
     return 1;
 }
 

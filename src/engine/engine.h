@@ -88,7 +88,6 @@ void threads_save_manager(struct thread_rec **out);
 struct thread_rec *threads_find_by_vtid(pid_t vtid);
 struct thread_rec *threads_find_by_pthread(unsigned long th);
 pid_t threads_current_vtid(void);
-void threads_wait_out_of_handler(void);
 void threads_critical_enter(void);
 void threads_critical_leave(void);
 int threads_in_critical(void);
@@ -133,6 +132,8 @@ struct manager_state {
     int disable_count;     /* dmtcp_disable_ckpt nesting */
     int suspending;        /* a checkpoint wants to suspend */
     uint32_t status_flags; /* PEER_* flags reported to the coordinator */
+    int want_checkpoint;   /* doorbell reasons, set by other threads */
+    int want_status;
     uint64_t launch_ns;
 };
 extern struct manager_state manager_state;

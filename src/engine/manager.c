@@ -141,16 +141,41 @@ static int manager_barrier(uint32_t b)
     }
 }
 
+/* While a checkpoint waits (for threads held in the previous handler, or
+ * for dmtcp_disable_ckpt sections), the coordinator may still kill us. */
+static void manager_poll_kill(void)
+{
+    if (!manager_state.connected)
+        return;
+    struct pollfd p = {manager_state.coord_fd, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0)
+        return;
+    uint8_t buf[2048];
+    uint16_t type;
+    long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
+    if (n < 0)
+        manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
+    else if (type == MSG_KILL)
+        manager_kill_self();
+}
+
 static void manager_wait_no_disable(void)
 {
-    threads_wait_out_of_handler();
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    for (;;) {
+        int n = atomic_load(&threads_state.in_handler);
+        if (n <= 0)
+            break;
+        sys_futex_wait(&threads_state.in_handler, n, &ts);
+        manager_poll_kill();
+    }
     atomic_store(&manager_state.suspending, 1);
     for (;;) {
         int c = atomic_load(&manager_state.disable_count);
         if (c <= 0)
             break;
-        struct timespec ts = {0, 50 * 1000 * 1000};
         sys_futex_wait(&manager_state.disable_count, c, &ts);
+        manager_poll_kill();
     }
 }
 
@@ -280,7 +305,14 @@ static void *manager_main(void *arg)
         if (p[0].revents & POLLIN) {
             uint64_t v;
             if (read(manager_state.request_fd, &v, sizeof v) == (ssize_t)sizeof v) {
-                if (!manager_state.connected || proto_send(manager_state.coord_fd, MSG_CKPT_REQUEST, NULL, 0) < 0)
+                if (atomic_exchange(&manager_state.want_status, 0) && manager_state.connected) {
+                    struct msg_worker_status st = {.flags = atomic_load(&manager_state.status_flags)};
+                    if (proto_send(manager_state.coord_fd, MSG_WORKER_STATUS, &st, sizeof st) < 0)
+                        manager_lost("send failed");
+                }
+                if (atomic_exchange(&manager_state.want_checkpoint, 0) &&
+                    (!manager_state.connected ||
+                     proto_send(manager_state.coord_fd, MSG_CKPT_REQUEST, NULL, 0) < 0))
                     manager_after_event(1);
             }
         }
@@ -310,17 +342,23 @@ int manager_start(void)
     return -rc;
 }
 
-int manager_request_checkpoint(void)
+/* Other threads never write to the coordinator socket themselves: they set
+ * a flag and ring the manager's doorbell (an eventfd). */
+static int manager_ring(void)
 {
     uint64_t one = 1;
     return write(manager_state.request_fd, &one, sizeof one) == (ssize_t)sizeof one ? 0 : -errno;
 }
 
+int manager_request_checkpoint(void)
+{
+    atomic_store(&manager_state.want_checkpoint, 1);
+    return manager_ring();
+}
+
 void manager_set_status_flags(uint32_t flags)
 {
-    manager_state.status_flags = flags;
-    if (manager_state.connected) {
-        struct msg_worker_status s = {.flags = flags};
-        proto_send(manager_state.coord_fd, MSG_WORKER_STATUS, &s, sizeof s);
-    }
+    atomic_store(&manager_state.status_flags, flags);
+    atomic_store(&manager_state.want_status, 1);
+    manager_ring();
 }

@@ -153,18 +153,6 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
         sys_futex_wake(&threads_state.in_handler, 1);
 }
 
-/* The next checkpoint may start only when every thread has left the
- * previous one's handler (a plugin may hold threads there). */
-void threads_wait_out_of_handler(void)
-{
-    for (;;) {
-        int n = atomic_load(&threads_state.in_handler);
-        if (n <= 0)
-            return;
-        sys_futex_wait(&threads_state.in_handler, n, NULL);
-    }
-}
-
 int threads_install_handler(void)
 {
     struct sigaction sa;

@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,29 @@ static int signals_is_ckpt(int sig)
     return engine_config.ckpt_signal && sig == engine_config.ckpt_signal;
 }
 
+/* The application's handlers run through one trampoline, so the engine
+ * knows when a thread is inside a signal handler (dmtcp_in_signal_handler:
+ * delayed resume refuses to start a window from one).  A handler left with
+ * siglongjmp/longjmp resets the count (those are wrapped too). */
+static struct sigaction signals_app[65];
+static __thread int signals_tls_depth;
+
+static void signals_trampoline(int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *a = &signals_app[sig];
+    signals_tls_depth++;
+    if (a->sa_flags & SA_SIGINFO)
+        a->sa_sigaction(sig, si, uc);
+    else if (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN)
+        a->sa_handler(sig);
+    signals_tls_depth--;
+}
+
+ENGINE_API int dmtcp_in_signal_handler(void)
+{
+    return signals_tls_depth > 0;
+}
+
 ENGINE_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     signals_resolve();
@@ -67,8 +91,39 @@ ENGINE_API int sigaction(int sig, const struct sigaction *act, struct sigaction 
             signals_state.app_ckpt_action = *act;
         return 0;
     }
-    return signals_state.real_sigaction(sig, act, old);
+    if (sig < 1 || sig > 64)
+        return signals_state.real_sigaction(sig, act, old);
+    struct sigaction prev_app = signals_app[sig], kold, k;
+    const struct sigaction *give = act;
+    if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+        k = *act;
+        k.sa_sigaction = signals_trampoline;
+        k.sa_flags |= SA_SIGINFO;
+        give = &k;
+    }
+    int rc = signals_state.real_sigaction(sig, give, &kold);
+    if (rc < 0)
+        return rc;
+    if (act)
+        signals_app[sig] = *act;
+    if (old)
+        *old = (kold.sa_sigaction == signals_trampoline) ? prev_app : kold;
+    return 0;
 }
+
+#define SIGNALS_JMP_WRAP(name, type)                                         \
+    ENGINE_API __attribute__((noreturn)) void name(type env, int val)        \
+    {                                                                        \
+        static void (*real)(type, int);                                      \
+        if (!real)                                                           \
+            real = (void (*)(type, int))dlsym(RTLD_NEXT, #name);             \
+        signals_tls_depth = 0;                                               \
+        real(env, val);                                                      \
+        __builtin_unreachable();                                             \
+    }
+SIGNALS_JMP_WRAP(siglongjmp, sigjmp_buf)
+SIGNALS_JMP_WRAP(longjmp, jmp_buf)
+SIGNALS_JMP_WRAP(_longjmp, jmp_buf)
 
 static sighandler_t signals_set_handler(int sig, sighandler_t h, int flags)
 {

@@ -1,0 +1,205 @@
+/*
+ * delayresume.c — libdmtcp_delayresume.so: delayed resume, built only on the
+ * public plugin API of dmtcp.h (see include/delayresume.h for the calls and
+ * docs/plugins.md for a walk through this file).
+ *
+ * How it works.  dmtcp_checkpoint_block_resume() marks the calling thread as
+ * the initiator and asks for a checkpoint.  After the image is durable the
+ * engine lets every thread go, and each one runs THREAD_RESUME on its way out
+ * of the parked state: here, every thread but the initiator parks again, on
+ * a futex (no CPU), until the initiator calls
+ * dmtcp_checkpoint_unblock_resume().  The initiator holds checkpoints back
+ * (dmtcp_disable_ckpt) while the window is open, so a checkpoint asked for
+ * meanwhile runs right after unblock.  After a restart nobody parks.
+ *
+ * States: IDLE → REQUESTED (block called, checkpoint under way) → OPEN
+ * (threads parked) → IDLE.  One futex word, `state`, carries them.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "delayresume.h"
+
+enum { DR_IDLE = 0, DR_REQUESTED = 1, DR_OPEN = 2 };
+
+static struct {
+    int state;          /* futex word */
+    pid_t initiator;    /* tid of the thread that opened the window */
+    int timed_out;      /* DMTCP_DELAYRESUME_TIMEOUT released the threads */
+    long timeout_sec;   /* 0 = wait for unblock, however long */
+} dr;
+
+static void dr_warn(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (n > (int)sizeof buf - 2)
+        n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    ssize_t w = write(2, buf, (size_t)n); /* no stdio: may run while others are parked */
+    (void)w;
+}
+
+static pid_t dr_tid(void)
+{
+    return gettid(); /* the engine's: the thread's own id, restarts included */
+}
+
+static long dr_futex(int *addr, int op, int val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+/* THREAD_RESUME, in a thread leaving the parked state after a checkpoint. */
+static void dr_park_if_window(const dmtcp_event_data_t *data)
+{
+    if (data->is_restart || dr_tid() == dr.initiator)
+        return;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += dr.timeout_sec;
+    for (;;) {
+        int s = atomic_load(&dr.state);
+        if (s == DR_IDLE || atomic_load(&dr.timed_out))
+            return;
+        if (!dr.timeout_sec) {
+            dr_futex(&dr.state, FUTEX_WAIT_PRIVATE, s, NULL);
+            continue;
+        }
+        struct timespec now, left;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left.tv_sec = deadline.tv_sec - now.tv_sec;
+        left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += 1000000000L;
+        }
+        if (left.tv_sec < 0) {
+            if (!atomic_exchange(&dr.timed_out, 1)) {
+                dr_warn("delayresume: DMTCP_DELAYRESUME_TIMEOUT (%ld s) expired before "
+                        "dmtcp_checkpoint_unblock_resume(); releasing the parked threads",
+                        dr.timeout_sec);
+                dr_futex(&dr.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+            }
+            return;
+        }
+        dr_futex(&dr.state, FUTEX_WAIT_PRIVATE, s, &left);
+    }
+}
+
+static void dr_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
+{
+    switch (ev) {
+    case DMTCP_EVENT_INIT: {
+        const char *t = getenv("DMTCP_DELAYRESUME_TIMEOUT");
+        char *end = NULL;
+        dr.timeout_sec = t && *t ? strtol(t, &end, 10) : 0;
+        if (t && *t && (*end || dr.timeout_sec < 0)) {
+            dr_warn("delayresume: DMTCP_DELAYRESUME_TIMEOUT='%s' is not a number of seconds; no timeout", t);
+            dr.timeout_sec = 0;
+        }
+        const char *scope = getenv("DMTCP_DELAYRESUME_SCOPE");
+        if (scope && *scope && strcmp(scope, "process") != 0)
+            dr_warn("delayresume: DMTCP_DELAYRESUME_SCOPE=%s is not supported yet (multi-process "
+                    "computations are not checkpointed yet); using 'process'",
+                    scope);
+        break;
+    }
+    case DMTCP_EVENT_THREAD_RESUME:
+        dr_park_if_window(data);
+        break;
+    default:
+        break;
+    }
+}
+
+static dmtcp_plugin_descriptor_t dr_descriptor = {
+    .name = "delayresume",
+    .version = "1",
+    .description = "keeps other threads parked after a checkpoint until the initiator unblocks them",
+    .event_hook = dr_event,
+};
+DMTCP_DECL_PLUGIN(dr_descriptor)
+
+#undef dmtcp_checkpoint_block_resume
+#undef dmtcp_checkpoint_unblock_resume
+
+__attribute__((visibility("default"))) int dmtcp_checkpoint_block_resume(void)
+{
+    if (!dmtcp_is_enabled())
+        return DMTCP_NOT_PRESENT;
+    if (dmtcp_in_signal_handler && dmtcp_in_signal_handler()) {
+        dr_warn("delayresume: dmtcp_checkpoint_block_resume() called from a signal handler; refused "
+                "(call it from normal thread context)");
+        return DMTCP_RESUME_ESIGNAL;
+    }
+    int expected = DR_IDLE;
+    if (!atomic_compare_exchange_strong(&dr.state, &expected, DR_REQUESTED)) {
+        if (expected == DR_OPEN) {
+            dr_warn("delayresume: dmtcp_checkpoint_block_resume() while a window is open; "
+                    "call dmtcp_checkpoint_unblock_resume() first");
+            return DMTCP_RESUME_EOPEN;
+        }
+        dr_warn("delayresume: dmtcp_checkpoint_block_resume() while another thread is in it; refused");
+        return DMTCP_RESUME_EBUSY;
+    }
+    dr.initiator = dr_tid();
+    atomic_store(&dr.timed_out, 0);
+    int rc = dmtcp_checkpoint();
+    if (rc == DMTCP_AFTER_CHECKPOINT) {
+        dmtcp_disable_ckpt(); /* a checkpoint asked for in the window runs after unblock */
+        atomic_store(&dr.state, DR_OPEN);
+        if (dmtcp_set_status_flags)
+            dmtcp_set_status_flags(DMTCP_STATUS_RESUME_DELAYED);
+        return rc;
+    }
+    /* restarted (everyone runs) or failed (release whoever parked) */
+    atomic_store(&dr.state, DR_IDLE);
+    dr.initiator = 0;
+    dr_futex(&dr.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+    if (rc != DMTCP_AFTER_RESTART)
+        dr_warn("delayresume: the checkpoint failed; no window was opened");
+    return rc == DMTCP_AFTER_RESTART ? rc : DMTCP_ERROR;
+}
+
+__attribute__((visibility("default"))) int dmtcp_checkpoint_unblock_resume(void)
+{
+    if (!dmtcp_is_enabled())
+        return DMTCP_NOT_PRESENT;
+    if (atomic_load(&dr.state) != DR_OPEN) {
+        dr_warn("delayresume: dmtcp_checkpoint_unblock_resume() with no window open; nothing to do");
+        return DMTCP_RESUME_ENOWINDOW;
+    }
+    if (dr_tid() != dr.initiator) {
+        dr_warn("delayresume: dmtcp_checkpoint_unblock_resume() from thread %d, but thread %d opened the "
+                "window; only it may unblock",
+                dr_tid(), dr.initiator);
+        return DMTCP_RESUME_EPERM;
+    }
+    int timed_out = atomic_load(&dr.timed_out);
+    dr.initiator = 0;
+    atomic_store(&dr.state, DR_IDLE);
+    dr_futex(&dr.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+    if (dmtcp_set_status_flags)
+        dmtcp_set_status_flags(0);
+    dmtcp_enable_ckpt();
+    if (timed_out) {
+        dr_warn("delayresume: the window had already been closed by DMTCP_DELAYRESUME_TIMEOUT");
+        return DMTCP_RESUME_ETIMEDOUT;
+    }
+    return 0;
+}
