@@ -86,6 +86,9 @@ test-scenarios: all tests
 	@tests/scenarios/run.sh
 
 demo: all
+	@examples/delayresume/demo.sh
+
+demo-threads: all
 	@examples/demo.sh
 
 bench: all
@@ -102,4 +105,4 @@ install: all
 clean:
 	rm -rf $(BUILD) bin lib
 
-.PHONY: all test test-scenarios tests demo bench install clean
+.PHONY: all test test-scenarios tests demo demo-threads bench install clean
