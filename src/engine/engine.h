@@ -150,6 +150,8 @@ void plugin_register_builtin(const struct engine_plugin *p);
 void plugin_dispatch(dmtcp_event_t ev, dmtcp_event_data_t *data);
 void plugin_dispatch_reverse(dmtcp_event_t ev, dmtcp_event_data_t *data);
 
+void events_init(void);
+
 /* built-in plugins */
 void fds_plugin_init(void);
 void signals_plugin_init(void);

@@ -151,6 +151,7 @@ __attribute__((constructor)) static void engine_init(void)
         return;
     }
     pthread_atfork(NULL, NULL, engine_atfork_child);
+    events_init();
     if (manager_start() < 0)
         engine_warn("cannot start the checkpoint manager thread; running without checkpoints");
     dmtcp_event_data_t data = {0};

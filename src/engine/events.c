@@ -1,0 +1,117 @@
+/*
+ * events.c — the plugin events that follow the program's own life rather
+ * than the checkpoint: process exit, fork, exec and thread start and exit.
+ * Each is a thin wrapper (or a pthread_atfork/destructor hook) that
+ * dispatches the event and then does what the program asked.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+
+static void events_send(dmtcp_event_t ev)
+{
+    dmtcp_event_data_t data = {.is_restart = 0, .generation = manager_state.generation};
+    plugin_dispatch(ev, &data);
+}
+
+static void events_atfork_prepare(void)
+{
+    events_send(DMTCP_EVENT_ATFORK_PREPARE);
+}
+static void events_atfork_parent(void)
+{
+    events_send(DMTCP_EVENT_ATFORK_PARENT);
+}
+static void events_atfork_child(void)
+{
+    events_send(DMTCP_EVENT_ATFORK_CHILD);
+}
+
+void events_init(void)
+{
+    pthread_atfork(events_atfork_prepare, events_atfork_parent, events_atfork_child);
+}
+
+__attribute__((destructor)) static void events_exit(void)
+{
+    if (!threads_state.disabled && engine_config.ckpt_signal)
+        plugin_dispatch_reverse(DMTCP_EVENT_EXIT, &(dmtcp_event_data_t){0});
+}
+
+/* ---- threads: PTHREAD_START in the new thread, PTHREAD_EXIT as it ends -- */
+struct events_start {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void events_thread_end(void *unused)
+{
+    (void)unused;
+    events_send(DMTCP_EVENT_PTHREAD_EXIT);
+}
+
+static void *events_thread_main(void *p)
+{
+    struct events_start s = *(struct events_start *)p;
+    free(p);
+    events_send(DMTCP_EVENT_PTHREAD_START);
+    void *ret;
+    pthread_cleanup_push(events_thread_end, NULL); /* also runs on pthread_exit */
+    ret = s.fn(s.arg);
+    pthread_cleanup_pop(1);
+    return ret;
+}
+
+ENGINE_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    if (!real)
+        real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT,
+                                                                                           "pthread_create");
+    struct events_start *s = malloc(sizeof *s);
+    if (!s)
+        return real(th, attr, fn, arg);
+    s->fn = fn;
+    s->arg = arg;
+    int rc = real(th, attr, events_thread_main, s);
+    if (rc)
+        free(s);
+    return rc;
+}
+
+/* ---- exec: PRE_EXEC before, POST_EXEC if it returns (it failed) -------- */
+ENGINE_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+    static int (*real)(const char *, char *const[], char *const[]);
+    if (!real)
+        real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
+    events_send(DMTCP_EVENT_PRE_EXEC);
+    int rc = real(path, argv, envp);
+    events_send(DMTCP_EVENT_POST_EXEC);
+    return rc;
+}
+
+ENGINE_API int execvp(const char *file, char *const argv[])
+{
+    static int (*real)(const char *, char *const[]);
+    if (!real)
+        real = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execvp");
+    events_send(DMTCP_EVENT_PRE_EXEC);
+    int rc = real(file, argv);
+    events_send(DMTCP_EVENT_POST_EXEC);
+    return rc;
+}
+
+ENGINE_API int execv(const char *path, char *const argv[])
+{
+    static int (*real)(const char *, char *const[]);
+    if (!real)
+        real = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execv");
+    events_send(DMTCP_EVENT_PRE_EXEC);
+    int rc = real(path, argv);
+    events_send(DMTCP_EVENT_POST_EXEC);
+    return rc;
+}
