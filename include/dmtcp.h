@@ -84,6 +84,14 @@ void dmtcp_register_plugin(const dmtcp_plugin_descriptor_t *d) __attribute__((we
 #define DMTCP_STATUS_RESUME_DELAYED 1u
 int dmtcp_set_status_flags(unsigned flags) __attribute__((weak));
 
+/* Private bytes in the image: dmtcp_plugin_save() during
+ * DMTCP_EVENT_PRECHECKPOINT stores len bytes under key (at most 31
+ * characters); dmtcp_plugin_load() during DMTCP_EVENT_RESTART copies them
+ * into buf and returns their length, or DMTCP_ERROR (-1) if nothing was saved
+ * under key or buf is too small. */
+int dmtcp_plugin_save(const char *key, const void *data, size_t len) __attribute__((weak));
+long dmtcp_plugin_load(const char *key, void *buf, size_t cap) __attribute__((weak));
+
 /* 1 when the calling thread is running one of the application's signal
  * handlers. */
 int dmtcp_in_signal_handler(void) __attribute__((weak));

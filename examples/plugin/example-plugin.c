@@ -44,8 +44,22 @@ static const char *example_name(dmtcp_event_t ev)
 
 static void example_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
 {
-    if (ev == DMTCP_EVENT_PRECHECKPOINT)
+    if (ev == DMTCP_EVENT_PRECHECKPOINT) {
         checkpoints_seen++;
+        /* private bytes in the image, read back at RESTART */
+        char note[64];
+        int n = snprintf(note, sizeof note, "saved at checkpoint %d", checkpoints_seen);
+        dmtcp_plugin_save("example.note", note, (size_t)n + 1);
+    }
+    if (ev == DMTCP_EVENT_RESTART) {
+        char note[64] = "";
+        long n = dmtcp_plugin_load("example.note", note, sizeof note);
+        char line[128];
+        int m = snprintf(line, sizeof line, "[example-plugin] its section in the image: %s\n",
+                         n > 0 ? note : "(none)");
+        if (m > 0 && write(2, line, (size_t)m) < 0)
+            return;
+    }
     char line[160];
     int n = snprintf(line, sizeof line, "[example-plugin] %-14s tid %d generation %llu%s (checkpoints seen: %d)\n",
                      example_name(ev), gettid(), (unsigned long long)data->generation,

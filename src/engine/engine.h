@@ -152,6 +152,12 @@ void plugin_dispatch_reverse(dmtcp_event_t ev, dmtcp_event_data_t *data);
 
 void events_init(void);
 
+/* sections.c: plugin sections of the image */
+void sections_begin(void);
+const void *sections_data(size_t *len);
+void sections_end(void);
+void sections_load(const char *image_path);
+
 /* built-in plugins */
 void fds_plugin_init(void);
 void signals_plugin_init(void);

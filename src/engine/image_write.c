@@ -290,16 +290,22 @@ static int image_finish(struct image_writer *w)
     h->table_offset = w->off;
     h->strings_offset = h->table_offset + w->table.len;
     h->strings_size = w->strings.len;
+    size_t sections_len;
+    const void *sections = sections_data(&sections_len);
     h->sections_offset = h->strings_offset + h->strings_size;
-    h->sections_size = 0;
+    h->sections_size = sections_len;
     h->memory_bytes = w->memory_bytes;
     XXH64_state_t st;
     XXH64_reset(&st, 0);
     XXH64_update(&st, w->table.data, w->table.len);
     XXH64_update(&st, w->strings.data, w->strings.len);
+    if (sections_len)
+        XXH64_update(&st, sections, sections_len);
     int rc = image_pwrite_all(w, w->table.data, w->table.len, h->table_offset);
     if (rc == 0)
         rc = image_pwrite_all(w, w->strings.data, w->strings.len, h->strings_offset);
+    if (rc == 0 && sections_len)
+        rc = image_pwrite_all(w, sections, sections_len, h->sections_offset);
     if (rc < 0)
         return rc;
     struct image_trailer t;

@@ -213,6 +213,7 @@ static void manager_restarted(void)
     manager_state.lost_warned = 0;
     manager_state.request_fd = manager_high_fd(eventfd(0, EFD_CLOEXEC));
     dmtcp_event_data_t data = {.is_restart = 1, .generation = manager_state.generation};
+    sections_load(ri->image_path);
     plugin_dispatch(DMTCP_EVENT_RESTART, &data);
     if (manager_connect(WSTATE_RESTARTING, ri->restart_peers ? ri->restart_peers : 1) == 0) {
         manager_barrier(BARRIER_RESTARTED);
@@ -236,6 +237,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         return;
     }
     manager_barrier(BARRIER_SUSPENDED);
+    sections_begin();
     plugin_dispatch_reverse(DMTCP_EVENT_PRECHECKPOINT, &data);
     struct thread_rec *me;
     threads_save_manager(&me);
@@ -273,6 +275,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
     manager_after_event(failed);
     threads_release_all();
     plugin_dispatch(DMTCP_EVENT_RUNNING, &data);
+    sections_end();
     if (!data.is_restart)
         manager_barrier(BARRIER_RESUMED);
 }

@@ -1,0 +1,190 @@
+/* drtest.h — helpers shared by the delayed-resume test programs (included,
+ * not a library).  Results are "PASS name" / "FAIL name: why" lines on
+ * stdout; markers for the driver go to stderr with write(2) as "@@ ..." so
+ * the driver can count the warning lines each case printed. */
+#ifndef DRTEST_H
+#define DRTEST_H
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "delayresume.h"
+
+static inline double dr_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline long long dr_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void dr_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* stderr marker, no stdio (a parked thread may be anywhere) */
+static inline void dr_mark(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (n > (int)sizeof buf - 2)
+        n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    ssize_t w = write(2, buf, (size_t)n);
+    (void)w;
+}
+
+/* one result line on stdout, written with write(2) (not stdio) */
+static inline void dr_result(int ok, const char *name, const char *fmt, ...)
+{
+    char why[400], buf[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    int n = ok ? snprintf(buf, sizeof buf, "PASS %s\n", name)
+               : snprintf(buf, sizeof buf, "FAIL %s: %s\n", name, why);
+    if (n > (int)sizeof buf - 1)
+        n = (int)sizeof buf - 1;
+    ssize_t w = write(1, buf, (size_t)n);
+    (void)w;
+}
+
+/* an informational line on stdout (not counted by the suite) */
+static inline void dr_say(const char *fmt, ...)
+{
+    char buf[600];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (n > (int)sizeof buf - 2)
+        n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    ssize_t w = write(1, buf, (size_t)n);
+    (void)w;
+}
+
+static inline int dr_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* wait until PATH exists, at most SECS seconds; 1 if it does */
+static inline int dr_wait_file(const char *path, double secs)
+{
+    double end = dr_now() + secs;
+    while (!dr_exists(path)) {
+        if (dr_now() > end)
+            return 0;
+        dr_sleep_ms(5);
+    }
+    return 1;
+}
+
+static inline void dr_touch(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0)
+        close(fd);
+}
+
+static inline const char *dr_rc_name(int rc)
+{
+    switch (rc) {
+    case DMTCP_AFTER_CHECKPOINT: return "DMTCP_AFTER_CHECKPOINT";
+    case DMTCP_AFTER_RESTART: return "DMTCP_AFTER_RESTART";
+    case DMTCP_NOT_PRESENT: return "DMTCP_NOT_PRESENT";
+    case DMTCP_ERROR: return "DMTCP_ERROR";
+    case 0: return "0";
+    case DMTCP_RESUME_EBUSY: return "DMTCP_RESUME_EBUSY";
+    case DMTCP_RESUME_EOPEN: return "DMTCP_RESUME_EOPEN";
+    case DMTCP_RESUME_ESIGNAL: return "DMTCP_RESUME_ESIGNAL";
+    case DMTCP_RESUME_ENOWINDOW: return "DMTCP_RESUME_ENOWINDOW";
+    case DMTCP_RESUME_EPERM: return "DMTCP_RESUME_EPERM";
+    case DMTCP_RESUME_ETIMEDOUT: return "DMTCP_RESUME_ETIMEDOUT";
+    default: return "unknown";
+    }
+}
+
+/* ---- counting workers: each increments its own counter forever ---------- */
+#define DR_MAXW 64
+static _Atomic long dr_cnt[DR_MAXW];
+static _Atomic int dr_stop;
+
+static void *dr_counter_main(void *arg)
+{
+    int i = (int)(long)arg;
+    while (!atomic_load_explicit(&dr_stop, memory_order_relaxed))
+        atomic_fetch_add_explicit(&dr_cnt[i], 1, memory_order_relaxed);
+    return NULL;
+}
+
+/* counters that sleep between increments (little CPU) */
+static void *dr_sleepy_main(void *arg)
+{
+    int i = (int)(long)arg;
+    while (!atomic_load_explicit(&dr_stop, memory_order_relaxed)) {
+        atomic_fetch_add(&dr_cnt[i], 1);
+        dr_sleep_ms(1);
+    }
+    return NULL;
+}
+
+static inline void dr_start_counters(pthread_t *t, int n, int sleepy)
+{
+    for (int i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, sleepy ? dr_sleepy_main : dr_counter_main, (void *)(long)i);
+}
+
+static inline void dr_snapshot(long *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = atomic_load(&dr_cnt[i]);
+}
+
+/* how many counters differ from the snapshot */
+static inline int dr_moved(const long *snap, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        m += atomic_load(&dr_cnt[i]) != snap[i];
+    return m;
+}
+
+/* wait (at most SECS) until every counter moved past the snapshot; 1 if so */
+static inline int dr_wait_all_moved(const long *snap, int n, double secs)
+{
+    double end = dr_now() + secs;
+    while (dr_moved(snap, n) < n) {
+        if (dr_now() > end)
+            return 0;
+        dr_sleep_ms(1);
+    }
+    return 1;
+}
+#endif
