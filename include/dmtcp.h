@@ -92,6 +92,14 @@ int dmtcp_set_status_flags(unsigned flags) __attribute__((weak));
 int dmtcp_plugin_save(const char *key, const void *data, size_t len) __attribute__((weak));
 long dmtcp_plugin_load(const char *key, void *buf, size_t cap) __attribute__((weak));
 
+/* Named barriers for plugins, from a checkpoint or restart event hook
+ * (PRESUSPEND … RUNNING, RESTART): return once every process of the
+ * checkpoint (or restart) has reached the barrier of that name — global —
+ * or every such process on this host — local.  0, or DMTCP_ERROR when
+ * called from anywhere else. */
+int dmtcp_global_barrier(const char *name) __attribute__((weak));
+int dmtcp_local_barrier(const char *name) __attribute__((weak));
+
 /* 1 when the calling thread is running one of the application's signal
  * handlers. */
 int dmtcp_in_signal_handler(void) __attribute__((weak));

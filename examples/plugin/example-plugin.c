@@ -20,6 +20,12 @@
 
 static int checkpoints_seen; /* saved in the image like any memory */
 
+static void example_say(const char *text)
+{
+    if (write(2, text, strlen(text)) < 0) /* write(2): safe in every hook */
+        return;
+}
+
 static const char *example_name(dmtcp_event_t ev)
 {
     static const char *names[] = {
@@ -50,6 +56,9 @@ static void example_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
         char note[64];
         int n = snprintf(note, sizeof note, "saved at checkpoint %d", checkpoints_seen);
         dmtcp_plugin_save("example.note", note, (size_t)n + 1);
+        /* every process of the computation has saved its note */
+        if (dmtcp_global_barrier("example.saved") == 0)
+            example_say("[example-plugin] passed global barrier example.saved\n");
     }
     if (ev == DMTCP_EVENT_RESTART) {
         char note[64] = "";
@@ -59,6 +68,8 @@ static void example_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
                          n > 0 ? note : "(none)");
         if (m > 0 && write(2, line, (size_t)m) < 0)
             return;
+        if (dmtcp_local_barrier("example.restored") == 0)
+            example_say("[example-plugin] passed local barrier example.restored\n");
     }
     char line[160];
     int n = snprintf(line, sizeof line, "[example-plugin] %-14s tid %d generation %llu%s (checkpoints seen: %d)\n",

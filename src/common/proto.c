@@ -43,6 +43,8 @@ long proto_payload_size(uint16_t type)
     case MSG_BARRIER_RELEASE: return sizeof(struct msg_barrier);
     case MSG_CKPT_DONE: return sizeof(struct msg_ckpt_done);
     case MSG_KILL: return 0;
+    case MSG_PLUGIN_BARRIER: return sizeof(struct msg_plugin_barrier);
+    case MSG_PLUGIN_BARRIER_RELEASE: return sizeof(struct msg_plugin_barrier);
     case MSG_WORKER_STATUS: return sizeof(struct msg_worker_status);
     default: return -2;
     }

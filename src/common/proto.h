@@ -44,6 +44,8 @@ enum proto_type {
     MSG_CKPT_DONE = 10,    /* worker → coord: image written (or failed) */
     MSG_KILL = 11,         /* coord → worker: terminate the computation */
     MSG_WORKER_STATUS = 12, /* worker → coord: state change (e.g. resume delayed) */
+    MSG_PLUGIN_BARRIER = 13, /* worker → coord: a plugin reached a named barrier */
+    MSG_PLUGIN_BARRIER_RELEASE = 14, /* coord → worker: every peer reached it */
     MSG_TYPE_MAX
 };
 
@@ -164,6 +166,17 @@ struct msg_ckpt_done {
     uint64_t usec;
     char path[1024];       /* absolute path of the image */
     char error[512];       /* message when status != 0 */
+};
+
+/* A plugin's named barrier.  Global: every process of the checkpoint (or of
+ * the restart, or of the computation when neither runs); local: those of
+ * them on the same host. */
+enum plugin_barrier_scope { PBARRIER_GLOBAL = 1, PBARRIER_LOCAL = 2 };
+struct msg_plugin_barrier {
+    uint32_t scope;        /* enum plugin_barrier_scope */
+    uint32_t reserved;
+    uint64_t generation;
+    char name[64];
 };
 
 struct msg_worker_status {

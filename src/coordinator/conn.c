@@ -309,7 +309,7 @@ static int conn_type_allowed(uint32_t role, uint16_t type)
     if (role == ROLE_COMMAND)
         return type == MSG_COMMAND;
     return type == MSG_CKPT_REQUEST || type == MSG_BARRIER || type == MSG_CKPT_DONE ||
-           type == MSG_WORKER_STATUS;
+           type == MSG_WORKER_STATUS || type == MSG_PLUGIN_BARRIER;
 }
 
 static void conn_dispatch(struct coord *c, struct coord_conn *k, uint16_t type, const void *p)

@@ -59,6 +59,8 @@ struct coord_conn {
     int participant;        /* in the running checkpoint */
     uint32_t barrier;       /* last barrier reached (checkpoint or restart) */
     int ckpt_done;          /* sent CKPT_DONE for the running checkpoint */
+    struct msg_plugin_barrier pbarrier; /* plugin barrier it waits at */
+    int pbarrier_waiting;
 
     /* command clients */
     int waiting_ckpt;       /* blocked on -bc/-kc until the checkpoint ends */
@@ -148,6 +150,8 @@ int ckpt_start(struct coord *c, int kill_after, char *why, size_t cap);
 void ckpt_barrier(struct coord *c, struct coord_conn *k, const struct msg_barrier *b);
 void ckpt_done(struct coord *c, struct coord_conn *k, const struct msg_ckpt_done *d);
 void ckpt_participant_gone(struct coord *c, struct coord_conn *k);
+void pbarrier_reached(struct coord *c, struct coord_conn *k, const struct msg_plugin_barrier *b);
+void pbarrier_recheck(struct coord *c);
 void ckpt_timer(struct coord *c);
 void ckpt_reset_timer(struct coord *c);
 

@@ -158,6 +158,9 @@ void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const 
     case MSG_WORKER_STATUS:
         worker_status(k, p);
         break;
+    case MSG_PLUGIN_BARRIER:
+        pbarrier_reached(c, k, p);
+        break;
     }
 }
 
@@ -173,6 +176,7 @@ void worker_gone(struct coord *c, struct coord_conn *k)
         ckpt_participant_gone(c, k);
     if (k->state == WSTATE_RESTARTING)
         restart_worker_gone(c, k);
+    pbarrier_recheck(c); /* the peers it left may all be waiting now */
 }
 
 void worker_kill_all(struct coord *c)

@@ -34,6 +34,7 @@
 #include "engine/sys.h"
 
 struct manager_state manager_state = {.coord_fd = -1, .request_fd = -1};
+static __thread int manager_tls_is_manager; /* set in the manager thread */
 
 static int manager_high_fd(int fd)
 {
@@ -159,6 +160,52 @@ static void manager_poll_kill(void)
         manager_kill_self();
 }
 
+/* A plugin's named barrier (dmtcp.h): only from the manager thread, which
+ * runs the checkpoint and restart events and owns the coordinator socket. */
+static int manager_plugin_barrier(uint32_t scope, const char *name)
+{
+    if (!manager_tls_is_manager) {
+        engine_warn("dmtcp_%s_barrier(\"%s\") called outside a checkpoint or restart event hook; ignored",
+                    scope == PBARRIER_LOCAL ? "local" : "global", name);
+        return DMTCP_ERROR;
+    }
+    if (!manager_state.connected)
+        return 0; /* no coordinator: this process is alone */
+    struct msg_plugin_barrier m;
+    memset(&m, 0, sizeof m);
+    m.scope = scope;
+    m.generation = manager_state.generation;
+    snprintf(m.name, sizeof m.name, "%s", name);
+    if (proto_send(manager_state.coord_fd, MSG_PLUGIN_BARRIER, &m, sizeof m) < 0) {
+        manager_lost("send failed");
+        return 0;
+    }
+    for (;;) {
+        uint8_t buf[2048];
+        uint16_t type;
+        long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
+        if (n < 0) {
+            manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
+            return 0;
+        }
+        if (type == MSG_KILL)
+            manager_kill_self();
+        if (type == MSG_PLUGIN_BARRIER_RELEASE && n == (long)sizeof m &&
+            !strncmp(((struct msg_plugin_barrier *)buf)->name, m.name, sizeof m.name))
+            return 0;
+    }
+}
+
+ENGINE_API int dmtcp_global_barrier(const char *name)
+{
+    return manager_plugin_barrier(PBARRIER_GLOBAL, name);
+}
+
+ENGINE_API int dmtcp_local_barrier(const char *name)
+{
+    return manager_plugin_barrier(PBARRIER_LOCAL, name);
+}
+
 static void manager_wait_no_disable(void)
 {
     struct timespec ts = {0, 50 * 1000 * 1000};
@@ -214,8 +261,11 @@ static void manager_restarted(void)
     manager_state.request_fd = manager_high_fd(eventfd(0, EFD_CLOEXEC));
     dmtcp_event_data_t data = {.is_restart = 1, .generation = manager_state.generation};
     sections_load(ri->image_path);
+    /* connect first (the socket goes above every user fd), so RESTART hooks
+     * can use plugin barriers with the other restarted processes */
+    int connected = manager_connect(WSTATE_RESTARTING, ri->restart_peers ? ri->restart_peers : 1) == 0;
     plugin_dispatch(DMTCP_EVENT_RESTART, &data);
-    if (manager_connect(WSTATE_RESTARTING, ri->restart_peers ? ri->restart_peers : 1) == 0) {
+    if (connected) {
         manager_barrier(BARRIER_RESTARTED);
         manager_barrier(BARRIER_REFILLED);
     }
@@ -300,6 +350,7 @@ static void *manager_main(void *arg)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, NULL);
     prctl(PR_SET_NAME, "stasis:ckpt");
+    manager_tls_is_manager = 1;
     for (;;) {
         struct pollfd p[2] = {{manager_state.request_fd, POLLIN, 0}, {manager_state.coord_fd, POLLIN, 0}};
         int np = manager_state.connected ? 2 : 1;

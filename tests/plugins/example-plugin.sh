@@ -14,6 +14,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 wait_for() { local end=$((SECONDS + 30)); until "$@"; do ((SECONDS < end)) || return 1; sleep 0.05; done; }
@@ -71,5 +72,17 @@ if grep -q 'its section in the image: saved at checkpoint 1' "$TMP/restart.err";
     pass plugin-section-roundtrip
 else
     fail plugin-section-roundtrip "dmtcp_plugin_load did not return what dmtcp_plugin_save stored"
+fi
+if grep -q 'passed global barrier example.saved' "$TMP/launch.err" &&
+    grep -q "plugin barrier 'example.saved' (global) released" "$TMP/coord.log"; then
+    pass plugin-global-barrier
+else
+    fail plugin-global-barrier "the global barrier at PRECHECKPOINT was not passed through the coordinator"
+fi
+if grep -q 'passed local barrier example.restored' "$TMP/restart.err" &&
+    grep -q "plugin barrier 'example.restored' (local) released" "$TMP/coord.log"; then
+    pass plugin-local-barrier
+else
+    fail plugin-local-barrier "the local barrier at RESTART was not passed through the coordinator"
 fi
 exit 0
