@@ -22,6 +22,11 @@
 # the bench could not run or memory was not preserved exactly (the figures
 # are printed and written all the same).
 #
+# Then bench/delayresume.sh adds the delayed-resume figures (CPU of parked
+# threads, unblock-to-running latency p50/p99, block_resume() next to
+# dmtcp_checkpoint()) to the same table, latest.md and latest.json
+# ("delayresume"); BENCH_DR=0 leaves them out.
+#
 # Environment: BENCH_MIB (default 1024), BENCH_REPS (default 3),
 # STASIS_BENCH_DIR (where the temporary directory goes; default /var/tmp —
 # pick the filesystem you checkpoint to), BENCH_KEEP=1 (keep that directory).
@@ -234,6 +239,16 @@ for rep in $(seq 1 "$REPS"); do
     rm -f "$IMAGE"
 done
 
+# ---- delayed resume (bench/delayresume.sh) ---------------------------------------
+DR_ROWS='' DR_NOTE='' DR_JSON=null DR_FAILED=0
+if [ "${BENCH_DR:-1}" != 0 ]; then
+    if DR_FRAGMENT=$WORK/dr bash "$ROOT/bench/delayresume.sh" >"$WORK/dr.log"; then
+        DR_ROWS=$(cat "$WORK/dr.rows") DR_NOTE=$(cat "$WORK/dr.note") DR_JSON=$(cat "$WORK/dr.json")
+    else
+        DR_FAILED=1 DR_NOTE="delayed resume: NOT MEASURED (bench/delayresume.sh failed; see its messages above)"
+    fi
+fi
+
 # ---- report -------------------------------------------------------------------
 med() { stat_of median "$@"; }
 row_json() { # id label floor ratio bytes values...
@@ -266,6 +281,7 @@ TABLE=$(
     fmt_row "  (dd of the image)" "$IMAGE_BYTES" "" "${DD_S[@]}"
     fmt_row "restart (until running)" "$IMAGE_BYTES" "$R_RS × cat" "${RESTART_S[@]}"
     fmt_row "  floor: cat (cached)" "$IMAGE_BYTES" "" "${CAT_S[@]}"
+    [ -z "$DR_ROWS" ] || echo "$DR_ROWS"
 )
 NOTES=$(
     printf 'image %s bytes (%.1f MiB) for %s MiB of memory; dd writes %s MiB; MB = 10^6 bytes\n' \
@@ -279,6 +295,7 @@ NOTES=$(
             "${#INEXACT[@]}" "$((REPS * 2))"
         printf '  %s\n' "${INEXACT[@]}"
     fi
+    [ -z "$DR_NOTE" ] || echo "$DR_NOTE"
 )
 echo "$TABLE"
 echo "$NOTES"
@@ -303,6 +320,7 @@ mkdir -p "$RESULTS"
     printf '  "filesystem": "%s",\n  "memory_mib": %s,\n  "runs": %s,\n  "image_bytes": %s,\n  "exact": %s,\n  "inexact": [%s],\n' \
         "$FS" "$MIB" "$REPS" "$IMAGE_BYTES" "$([ ${#INEXACT[@]} = 0 ] && echo true || echo false)" \
         "$(for m in "${INEXACT[@]}"; do printf '"%s", ' "$m"; done | sed 's/, $//')"
+    printf '  "delayresume": %s,\n' "$DR_JSON"
     printf '  "rows": [\n'
     row_json checkpoint "checkpoint (fsync)" '"dd"' "$R_CK" "$IMAGE_BYTES" "${CKPT_S[@]}"
     printf ',\n'
@@ -321,3 +339,4 @@ mkdir -p "$RESULTS"
 } >"$RESULTS/latest.json"
 echo "written: bench/results/latest.md, bench/results/latest.json"
 [ ${#INEXACT[@]} = 0 ] || { echo "bench: FAILED: a checkpoint or restart did not preserve memory exactly" >&2; exit 1; }
+[ "$DR_FAILED" = 0 ] || { echo "bench: FAILED: the delayed-resume figures could not be measured" >&2; exit 1; }

@@ -77,6 +77,7 @@ run_piece scenarios 0 "$ROOT/tests/scenarios/run.sh"
 run_piece foreign-programs 0 "$ROOT/tests/scenarios/foreign-programs.sh"
 
 run_scripts tests/images images
+run_scripts tests/delayresume delayresume
 run_scripts tests/plugins plugins
 
 passed=$(grep -c '^PASS' "$RESULTS")

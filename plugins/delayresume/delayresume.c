@@ -13,13 +13,17 @@
  * meanwhile runs right after unblock.  After a restart nobody parks.
  *
  * States: IDLE → REQUESTED (block called, checkpoint under way) → OPEN
- * (threads parked) → IDLE.  One futex word, `state`, carries them.
+ * (threads parked) → IDLE.  Parked threads wait on `closed_seq`, bumped
+ * when a window closes; `window_gen` names the checkpoint whose threads
+ * park, so a window requested right after another one closed never holds a
+ * thread still on its way out of the previous one.
  */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +36,9 @@
 enum { DR_IDLE = 0, DR_REQUESTED = 1, DR_OPEN = 2 };
 
 static struct {
-    int state;          /* futex word */
+    int state;          /* IDLE, REQUESTED or OPEN */
+    int closed_seq;     /* futex word: bumped each time a window closes */
+    uint64_t window_gen; /* the checkpoint generation whose threads park; 0 = none yet */
     pid_t initiator;    /* tid of the thread that opened the window */
     int timed_out;      /* DMTCP_DELAYRESUME_TIMEOUT released the threads */
     long timeout_sec;   /* 0 = wait for unblock, however long */
@@ -64,20 +70,35 @@ static long dr_futex(int *addr, int op, int val, const struct timespec *ts)
     return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
 }
 
-/* THREAD_RESUME, in a thread leaving the parked state after a checkpoint. */
+/* Close the window: every thread parked for it leaves. */
+static void dr_close(void)
+{
+    dr.initiator = 0;
+    atomic_store(&dr.window_gen, 0);
+    atomic_store(&dr.state, DR_IDLE);
+    atomic_fetch_add(&dr.closed_seq, 1);
+    dr_futex(&dr.closed_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* THREAD_RESUME, in a thread leaving the parked state after a checkpoint.
+ * It parks only for the window of the checkpoint it is resuming from, and
+ * leaves when that window closes — even if the next one has already been
+ * requested (a thread still in this hook holds the next checkpoint back). */
 static void dr_park_if_window(const dmtcp_event_data_t *data)
 {
     if (data->is_restart || dr_tid() == dr.initiator)
+        return;
+    int seq = atomic_load(&dr.closed_seq);
+    if (atomic_load(&dr.state) == DR_IDLE || atomic_load(&dr.window_gen) != data->generation)
         return;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += dr.timeout_sec;
     for (;;) {
-        int s = atomic_load(&dr.state);
-        if (s == DR_IDLE || atomic_load(&dr.timed_out))
+        if (atomic_load(&dr.closed_seq) != seq || atomic_load(&dr.timed_out))
             return;
         if (!dr.timeout_sec) {
-            dr_futex(&dr.state, FUTEX_WAIT_PRIVATE, s, NULL);
+            dr_futex(&dr.closed_seq, FUTEX_WAIT_PRIVATE, seq, NULL);
             continue;
         }
         struct timespec now, left;
@@ -93,11 +114,11 @@ static void dr_park_if_window(const dmtcp_event_data_t *data)
                 dr_warn("delayresume: DMTCP_DELAYRESUME_TIMEOUT (%ld s) expired before "
                         "dmtcp_checkpoint_unblock_resume(); releasing the parked threads",
                         dr.timeout_sec);
-                dr_futex(&dr.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+                dr_futex(&dr.closed_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
             }
             return;
         }
-        dr_futex(&dr.state, FUTEX_WAIT_PRIVATE, s, &left);
+        dr_futex(&dr.closed_seq, FUTEX_WAIT_PRIVATE, seq, &left);
     }
 }
 
@@ -119,6 +140,12 @@ static void dr_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
                     scope);
         break;
     }
+    case DMTCP_EVENT_RESUME:
+        /* the manager, before releasing the threads: the first checkpoint
+         * to complete after block_resume() is the window's */
+        if (!data->is_restart && atomic_load(&dr.state) == DR_REQUESTED && !atomic_load(&dr.window_gen))
+            atomic_store(&dr.window_gen, data->generation);
+        break;
     case DMTCP_EVENT_THREAD_RESUME:
         dr_park_if_window(data);
         break;
@@ -168,9 +195,7 @@ __attribute__((visibility("default"))) int dmtcp_checkpoint_block_resume(void)
         return rc;
     }
     /* restarted (everyone runs) or failed (release whoever parked) */
-    atomic_store(&dr.state, DR_IDLE);
-    dr.initiator = 0;
-    dr_futex(&dr.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+    dr_close();
     if (rc != DMTCP_AFTER_RESTART)
         dr_warn("delayresume: the checkpoint failed; no window was opened");
     return rc == DMTCP_AFTER_RESTART ? rc : DMTCP_ERROR;
@@ -191,9 +216,7 @@ __attribute__((visibility("default"))) int dmtcp_checkpoint_unblock_resume(void)
         return DMTCP_RESUME_EPERM;
     }
     int timed_out = atomic_load(&dr.timed_out);
-    dr.initiator = 0;
-    atomic_store(&dr.state, DR_IDLE);
-    dr_futex(&dr.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+    dr_close();
     if (dmtcp_set_status_flags)
         dmtcp_set_status_flags(0);
     dmtcp_enable_ckpt();

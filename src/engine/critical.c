@@ -23,6 +23,14 @@
 
 #include "engine/engine.h"
 
+/* glibc declares these only for _FORTIFY_SOURCE builds */
+int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap);
+int __vprintf_chk(int flag, const char *fmt, va_list ap);
+char *__fgets_chk(char *s, size_t size, int n, FILE *f);
+size_t __fread_chk(void *b, size_t blen, size_t s, size_t n, FILE *f);
+int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
+int __printf_chk(int flag, const char *fmt, ...);
+
 /* ---- bootstrap allocator for calls made while dlsym resolves ---------- */
 static struct {
     _Alignas(16) char arena[16384];
@@ -184,6 +192,40 @@ ENGINE_API int printf(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     int r = vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* _FORTIFY_SOURCE builds call the checking variants instead */
+CRITICAL_WRAP(int, __vfprintf_chk, (FILE * f, int flag, const char *fmt, va_list ap), (f, flag, fmt, ap))
+CRITICAL_WRAP(int, __vprintf_chk, (int flag, const char *fmt, va_list ap), (flag, fmt, ap))
+CRITICAL_WRAP(char *, __fgets_chk, (char *s, size_t size, int n, FILE *f), (s, size, n, f))
+CRITICAL_WRAP(size_t, __fread_chk, (void *b, size_t blen, size_t s, size_t n, FILE *f), (b, blen, s, n, f))
+CRITICAL_WRAP(int, vfscanf, (FILE * f, const char *fmt, va_list ap), (f, fmt, ap))
+
+ENGINE_API int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = __vfprintf_chk(f, flag, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+ENGINE_API int __printf_chk(int flag, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = __vfprintf_chk(stdout, flag, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+ENGINE_API int fscanf(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vfscanf(f, fmt, ap);
     va_end(ap);
     return r;
 }

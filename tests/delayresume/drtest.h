@@ -4,6 +4,9 @@
  * the driver can count the warning lines each case printed. */
 #ifndef DRTEST_H
 #define DRTEST_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -46,9 +46,18 @@ alive() {
 }
 dead() { ! alive "$1"; }
 
-# bg CMD...: run in the background, remembered for cleanup; pid in BG_PID
+# bg CMD...: run in the background, remembered for cleanup; pid in BG_PID.
+# Descriptors above 2 that this shell inherited (a harness's pipes) are
+# closed first: the engine warns about each pipe it cannot restore, and
+# these tests count warning lines.
 bg() {
-    "$@" &
+    (
+        for f in /proc/$BASHPID/fd/*; do
+            n=${f##*/}
+            [[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && eval "exec $n>&-"
+        done
+        exec "$@"
+    ) &
     BG_PID=$!
     PIDS="$PIDS $BG_PID"
 }
