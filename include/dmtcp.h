@@ -92,6 +92,14 @@ int dmtcp_set_status_flags(unsigned flags) __attribute__((weak));
 int dmtcp_plugin_save(const char *key, const void *data, size_t len) __attribute__((weak));
 long dmtcp_plugin_load(const char *key, void *buf, size_t cap) __attribute__((weak));
 
+/* Hold checkpoints back: a checkpoint asked for meanwhile waits and runs
+ * once every hold is released.  The hold is taken for the calling thread
+ * (its own dmtcp_checkpoint() then returns DMTCP_ERROR at once rather than
+ * wait for itself) but any thread may release it — unlike
+ * dmtcp_disable_ckpt/dmtcp_enable_ckpt, which pair within one thread. */
+int dmtcp_hold_checkpoints(void) __attribute__((weak));
+int dmtcp_release_checkpoints(void) __attribute__((weak));
+
 /* Named barriers for plugins, from a checkpoint or restart event hook
  * (PRESUSPEND … RUNNING, RESTART): return once every process of the
  * checkpoint (or restart) has reached the barrier of that name — global —

@@ -8,9 +8,10 @@
  * engine lets every thread go, and each one runs THREAD_RESUME on its way out
  * of the parked state: here, every thread but the initiator parks again, on
  * a futex (no CPU), until the initiator calls
- * dmtcp_checkpoint_unblock_resume().  The initiator holds checkpoints back
- * (dmtcp_disable_ckpt) while the window is open, so a checkpoint asked for
- * meanwhile runs right after unblock.  After a restart nobody parks.
+ * dmtcp_checkpoint_unblock_resume().  The window holds checkpoints back
+ * (dmtcp_hold_checkpoints) while it is open, so a checkpoint asked for
+ * meanwhile runs right after unblock — or after DMTCP_DELAYRESUME_TIMEOUT
+ * releases the threads.  After a restart nobody parks.
  *
  * States: IDLE → REQUESTED (block called, checkpoint under way) → OPEN
  * (threads parked) → IDLE.  Parked threads wait on `closed_seq`, bumped
@@ -41,6 +42,7 @@ static struct {
     uint64_t window_gen; /* the checkpoint generation whose threads park; 0 = none yet */
     pid_t initiator;    /* tid of the thread that opened the window */
     int timed_out;      /* DMTCP_DELAYRESUME_TIMEOUT released the threads */
+    int holding;        /* the window holds checkpoints back (dmtcp_hold_checkpoints) */
     long timeout_sec;   /* 0 = wait for unblock, however long */
 } dr;
 
@@ -80,6 +82,15 @@ static void dr_close(void)
     dr_futex(&dr.closed_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
+static void dr_release_hold(void)
+{
+    if (atomic_exchange(&dr.holding, 0)) {
+        dmtcp_release_checkpoints();
+        if (dmtcp_set_status_flags)
+            dmtcp_set_status_flags(0);
+    }
+}
+
 /* THREAD_RESUME, in a thread leaving the parked state after a checkpoint.
  * It parks only for the window of the checkpoint it is resuming from, and
  * leaves when that window closes — even if the next one has already been
@@ -115,6 +126,7 @@ static void dr_park_if_window(const dmtcp_event_data_t *data)
                         "dmtcp_checkpoint_unblock_resume(); releasing the parked threads",
                         dr.timeout_sec);
                 dr_futex(&dr.closed_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+                dr_release_hold(); /* checkpoints may run again */
             }
             return;
         }
@@ -188,7 +200,8 @@ __attribute__((visibility("default"))) int dmtcp_checkpoint_block_resume(void)
     atomic_store(&dr.timed_out, 0);
     int rc = dmtcp_checkpoint();
     if (rc == DMTCP_AFTER_CHECKPOINT) {
-        dmtcp_disable_ckpt(); /* a checkpoint asked for in the window runs after unblock */
+        dmtcp_hold_checkpoints(); /* a checkpoint asked for in the window runs after unblock */
+        atomic_store(&dr.holding, 1);
         atomic_store(&dr.state, DR_OPEN);
         if (dmtcp_set_status_flags)
             dmtcp_set_status_flags(DMTCP_STATUS_RESUME_DELAYED);
@@ -217,9 +230,7 @@ __attribute__((visibility("default"))) int dmtcp_checkpoint_unblock_resume(void)
     }
     int timed_out = atomic_load(&dr.timed_out);
     dr_close();
-    if (dmtcp_set_status_flags)
-        dmtcp_set_status_flags(0);
-    dmtcp_enable_ckpt();
+    dr_release_hold();
     if (timed_out) {
         dr_warn("delayresume: the window had already been closed by DMTCP_DELAYRESUME_TIMEOUT");
         return DMTCP_RESUME_ETIMEDOUT;

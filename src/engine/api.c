@@ -31,7 +31,8 @@ ENGINE_API int dmtcp_is_enabled(void)
 
 ENGINE_API int dmtcp_checkpoint(void)
 {
-    if (api_disable_depth > 0) {
+    if (api_disable_depth > 0 ||
+        (atomic_load(&manager_state.holds) > 0 && manager_state.hold_owner == threads_current_vtid())) {
         /* waiting here would wait for ourselves: ask, and let it run as soon
          * as this thread calls dmtcp_enable_ckpt() */
         engine_warn("dmtcp_checkpoint() called while this thread holds checkpoints back "
@@ -78,6 +79,33 @@ ENGINE_API int dmtcp_enable_ckpt(void)
         return DMTCP_ERROR;
     }
     api_disable_depth--;
+    if (atomic_fetch_sub(&manager_state.disable_count, 1) == 1)
+        sys_futex_wake(&manager_state.disable_count, 1);
+    return 1;
+}
+
+/* Checkpoints held back on behalf of the calling thread, releasable by any
+ * thread (a plugin's timeout, say): the plugin API's form of
+ * dmtcp_disable_ckpt, which is bound to the thread that called it. */
+ENGINE_API int dmtcp_hold_checkpoints(void)
+{
+    atomic_fetch_add(&manager_state.disable_count, 1);
+    manager_state.hold_owner = threads_current_vtid();
+    atomic_fetch_add(&manager_state.holds, 1);
+    return 1;
+}
+
+ENGINE_API int dmtcp_release_checkpoints(void)
+{
+    int h = atomic_load(&manager_state.holds);
+    do {
+        if (h <= 0) {
+            engine_warn("dmtcp_release_checkpoints() without a hold; ignored");
+            return DMTCP_ERROR;
+        }
+    } while (!atomic_compare_exchange_weak(&manager_state.holds, &h, h - 1));
+    if (h == 1)
+        manager_state.hold_owner = 0;
     if (atomic_fetch_sub(&manager_state.disable_count, 1) == 1)
         sys_futex_wake(&manager_state.disable_count, 1);
     return 1;

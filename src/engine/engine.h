@@ -129,7 +129,9 @@ struct manager_state {
     int event_seq;         /* futex: bumped after each checkpoint/restart */
     int last_failed;       /* last checkpoint's image failed */
     int last_was_restart;  /* the last event was a restart (for THREAD_RESUME) */
-    int disable_count;     /* dmtcp_disable_ckpt nesting */
+    int disable_count;     /* dmtcp_disable_ckpt nesting, plus holds */
+    int holds;             /* dmtcp_hold_checkpoints not yet released */
+    pid_t hold_owner;      /* the thread a hold was taken for */
     int suspending;        /* a checkpoint wants to suspend */
     uint32_t status_flags; /* PEER_* flags reported to the coordinator */
     int want_checkpoint;   /* doorbell reasons, set by other threads */
