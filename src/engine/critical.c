@@ -35,8 +35,8 @@ int __printf_chk(int flag, const char *fmt, ...);
 static struct {
     _Alignas(16) char arena[16384];
     size_t used;
-    int resolving;
 } critical_boot;
+static __thread int critical_resolving; /* this thread is inside dlsym */
 
 static int critical_is_boot(const void *p)
 {
@@ -45,6 +45,8 @@ static int critical_is_boot(const void *p)
 
 static void *critical_boot_alloc(size_t n)
 {
+    if (n > sizeof critical_boot.arena)
+        return NULL;
     n = (n + 15) & ~(size_t)15;
     if (critical_boot.used + n > sizeof critical_boot.arena)
         return NULL;
@@ -55,9 +57,9 @@ static void *critical_boot_alloc(size_t n)
 
 static void *critical_next(const char *name)
 {
-    critical_boot.resolving++;
+    critical_resolving++;
     void *f = dlsym(RTLD_NEXT, name);
-    critical_boot.resolving--;
+    critical_resolving--;
     return f;
 }
 
@@ -69,7 +71,7 @@ static void *critical_next(const char *name)
 /* ---- malloc family --------------------------------------------------- */
 ENGINE_API void *malloc(size_t n)
 {
-    if (critical_boot.resolving)
+    if (critical_resolving)
         return critical_boot_alloc(n);
     CRITICAL_REAL(void *, malloc, (size_t))
     threads_critical_enter();
@@ -90,8 +92,8 @@ ENGINE_API void free(void *p)
 
 ENGINE_API void *calloc(size_t n, size_t size)
 {
-    if (critical_boot.resolving)
-        return critical_boot_alloc(n * size);
+    if (critical_resolving)
+        return size && n > sizeof critical_boot.arena / size ? NULL : critical_boot_alloc(n * size);
     CRITICAL_REAL(void *, calloc, (size_t, size_t))
     threads_critical_enter();
     void *p = real(n, size);

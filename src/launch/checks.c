@@ -6,7 +6,9 @@
  */
 #include "launch/launch.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,38 @@ static void launch_find_program(const char *prog, char *out, size_t cap)
         p = colon ? colon + 1 : NULL;
     }
     launch_fail("program '%s' not found in PATH (or not executable); give its path", prog);
+}
+
+/* The engine comes in through LD_PRELOAD, which the dynamic loader alone
+ * honours, and not for set-user-ID or set-group-ID programs: say so now
+ * rather than run the program without checkpoints. */
+static void launch_check_loadable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+        launch_fail("cannot run '%s' under checkpoint control: it is set-user-ID or set-group-ID, "
+                    "and the loader ignores LD_PRELOAD for such programs", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    Elf64_Ehdr eh;
+    int is_static = 0;
+    if (read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 256) {
+        is_static = 1;
+        for (int i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) != (ssize_t)sizeof ph)
+                break;
+            if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
+                is_static = 0;
+        }
+    }
+    close(fd);
+    if (is_static)
+        launch_fail("cannot run '%s' under checkpoint control: it is statically linked, and the engine "
+                    "is loaded with LD_PRELOAD, which only dynamically linked programs honour; "
+                    "link it dynamically", path);
 }
 
 static void launch_check_ckptdir(const struct launch_opts *o, struct launch_paths *p)
@@ -121,6 +155,7 @@ void launch_check(const struct launch_opts *o, struct launch_paths *p)
 {
     memset(p, 0, sizeof(*p));
     launch_find_program(o->argv[0], p->program, sizeof(p->program));
+    launch_check_loadable(p->program);
     launch_check_ckptdir(o, p);
     launch_check_engine(p);
     launch_check_plugins(o->plugins, "--with-plugin", p);

@@ -29,6 +29,20 @@ out=$(timeout 30 "$L" --with-plugin "$TMP/missing.so" true 2>&1); rc=$?
 if [ $rc -ne 1 ] || ! grep -q "missing.so" <<<"$out"; then fail launch-bad-plugin "exit $rc: $out"
 else pass launch-bad-plugin; fi
 
+# Programs the loader will not preload into: refused before anything starts.
+echo 'int main(void) { return 0; }' >"$TMP/static.c"
+if cc -static -o "$TMP/static" "$TMP/static.c" 2>/dev/null; then
+    out=$(timeout 30 "$L" "$TMP/static" 2>&1); rc=$?
+    if [ $rc -ne 1 ] || ! grep -q "statically linked" <<<"$out"; then fail launch-static-program "exit $rc: $out"
+    else pass launch-static-program; fi
+else
+    skip launch-static-program "no static libc to build a static test program"
+fi
+cp "$TMP/inst/bin/dmtcp_command" "$TMP/suid-prog" && chmod u+s "$TMP/suid-prog"
+out=$(timeout 30 "$L" "$TMP/suid-prog" 2>&1); rc=$?
+if [ $rc -ne 1 ] || ! grep -q "set-user-ID" <<<"$out"; then fail launch-setuid-program "exit $rc: $out"
+else pass launch-setuid-program; fi
+
 FREE=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 out=$(timeout 30 "$L" -j -p "$FREE" true 2>&1); rc=$?
 if [ $rc -ne 2 ] || ! grep -q "no coordinator at 127.0.0.1:$FREE; start one" <<<"$out"; then
