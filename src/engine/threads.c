@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <asm/prctl.h>
 
@@ -116,10 +117,40 @@ int threads_in_critical(void)
     return threads_tls_critical > 0;
 }
 
+/* A sleep the checkpoint signal interrupted goes on sleeping.
+ *
+ * With a handler, the kernel turns an interrupted clock_nanosleep into
+ * EINTR, so sleep(), usleep() and nanosleep() would return early at every
+ * checkpoint.  If the instruction just executed is glibc's
+ * `mov $SYS_clock_nanosleep,%eax; syscall` and it failed with EINTR, the
+ * frame is rewound to run the call again: unchanged for an absolute
+ * deadline, and from the remaining time the kernel wrote to *rem for a
+ * relative one.  A relative sleep without rem cannot know what is left, and
+ * keeps its EINTR, as any signal would give it. */
+static void threads_resume_sleep(ucontext_t *uc)
+{
+    greg_t *g = uc->uc_mcontext.gregs;
+    if (g[REG_RAX] != -EINTR)
+        return;
+    const uint8_t *ip = (const uint8_t *)g[REG_RIP];
+    if (((uintptr_t)ip & (IMAGE_PAGE - 1)) < 7) /* the bytes must lie in the same page */
+        return;
+    uint32_t nr;
+    memcpy(&nr, ip - 6, sizeof nr);
+    if (ip[-2] != 0x0f || ip[-1] != 0x05 || ip[-7] != 0xb8 || nr != SYS_clock_nanosleep)
+        return;
+    int absolute = (g[REG_RSI] & TIMER_ABSTIME) != 0;
+    if (!absolute && !g[REG_R10])
+        return;
+    if (!absolute)
+        g[REG_RDX] = g[REG_R10]; /* sleep what is left */
+    g[REG_RAX] = SYS_clock_nanosleep;
+    g[REG_RIP] -= 2;
+}
+
 static void threads_on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
-    (void)uc;
     if (si->si_code != SI_QUEUE || (si->si_value.sival_int >> 16) != THREADS_SIG_MAGIC ||
         si->si_pid != sys_getpid())
         return; /* not ours: the application sent the checkpoint signal itself */
@@ -148,6 +179,7 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
     dmtcp_event_data_t data = {.is_restart = manager_state.last_was_restart,
                                .generation = manager_state.generation};
     plugin_dispatch(DMTCP_EVENT_THREAD_RESUME, &data);
+    threads_resume_sleep(uc);
     errno = saved_errno;
     if (atomic_fetch_sub(&threads_state.in_handler, 1) == 1)
         sys_futex_wake(&threads_state.in_handler, 1);
