@@ -75,7 +75,6 @@ struct threads_state {
     int release_seq;   /* futex: bumped to release parked threads */
     int restored;      /* futex-ish: threads back in their context after restart */
     pid_t manager_tid;
-    int restarted_once;
     int in_handler;    /* futex: threads inside the checkpoint handler */
     int disabled;      /* forked child: the engine stands aside */
 };
@@ -90,7 +89,6 @@ struct thread_rec *threads_find_by_pthread(unsigned long th);
 pid_t threads_current_vtid(void);
 void threads_critical_enter(void);
 void threads_critical_leave(void);
-int threads_in_critical(void);
 void threads_after_fork_child(void);
 
 /* procfs.c: numbered entries of a /proc directory (tasks, fds); count */

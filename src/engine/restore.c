@@ -66,7 +66,6 @@ __attribute__((no_stack_protector, noreturn)) void restore_entry(struct restart_
     restore_state.info = *info;
     restore_state.have_info = 1;
     threads_state.restored = 0;
-    threads_state.restarted_once = 1;
     uint8_t *stacks = (uint8_t *)(uintptr_t)info->scratch_start + IMAGE_PAGE + RESTORE_MAIN_STACK;
     int k = 0;
     const unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |

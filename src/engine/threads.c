@@ -112,11 +112,6 @@ void threads_critical_leave(void)
     sys_call4(SYS_rt_tgsigqueueinfo, si.si_pid, sys_gettid(), si.si_signo, &si);
 }
 
-int threads_in_critical(void)
-{
-    return threads_tls_critical > 0;
-}
-
 /* A sleep the checkpoint signal interrupted goes on sleeping.
  *
  * With a handler, the kernel turns an interrupted clock_nanosleep into
