@@ -115,6 +115,20 @@ static void manager_kill_self(void)
         pause();
 }
 
+/* One message from the coordinator.  A lost connection is handled (warned
+ * once) and reported as -1; MSG_KILL is obeyed here, wherever we wait. */
+static long manager_recv(uint16_t *type, void *buf, uint32_t cap)
+{
+    long n = proto_recv(manager_state.coord_fd, type, buf, cap);
+    if (n < 0) {
+        manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
+        return -1;
+    }
+    if (*type == MSG_KILL)
+        manager_kill_self();
+    return n;
+}
+
 /* Report reaching barrier b and wait for its release.  0, or -1 when the
  * coordinator went away (the checkpoint then finishes locally). */
 static int manager_barrier(uint32_t b)
@@ -129,13 +143,9 @@ static int manager_barrier(uint32_t b)
     for (;;) {
         uint8_t buf[2048];
         uint16_t type;
-        long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
-        if (n < 0) {
-            manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
+        long n = manager_recv(&type, buf, sizeof buf);
+        if (n < 0)
             return -1;
-        }
-        if (type == MSG_KILL)
-            manager_kill_self();
         if (type == MSG_BARRIER_RELEASE && n == (long)sizeof(struct msg_barrier) &&
             ((struct msg_barrier *)buf)->barrier == b)
             return 0;
@@ -153,11 +163,7 @@ static void manager_poll_kill(void)
         return;
     uint8_t buf[2048];
     uint16_t type;
-    long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
-    if (n < 0)
-        manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
-    else if (type == MSG_KILL)
-        manager_kill_self();
+    manager_recv(&type, buf, sizeof buf); /* anything but KILL waits for later */
 }
 
 /* A plugin's named barrier (dmtcp.h): only from the manager thread, which
@@ -183,13 +189,9 @@ static int manager_plugin_barrier(uint32_t scope, const char *name)
     for (;;) {
         uint8_t buf[2048];
         uint16_t type;
-        long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
-        if (n < 0) {
-            manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
+        long n = manager_recv(&type, buf, sizeof buf);
+        if (n < 0)
             return 0;
-        }
-        if (type == MSG_KILL)
-            manager_kill_self();
         if (type == MSG_PLUGIN_BARRIER_RELEASE && n == (long)sizeof m &&
             !strncmp(((struct msg_plugin_barrier *)buf)->name, m.name, sizeof m.name))
             return 0;
@@ -332,8 +334,6 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
 
 static void manager_handle(uint16_t type, const void *buf, long n)
 {
-    if (type == MSG_KILL)
-        manager_kill_self();
     if (type == MSG_DO_CKPT && n == (long)sizeof(struct msg_do_ckpt)) {
         const struct msg_do_ckpt *m = buf;
         char dir[1024];
@@ -373,10 +373,8 @@ static void *manager_main(void *arg)
         if (np == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             uint8_t buf[4096];
             uint16_t type;
-            long n = proto_recv(manager_state.coord_fd, &type, buf, sizeof buf);
-            if (n < 0)
-                manager_lost(n == -ECONNRESET ? "connection closed" : strerror((int)-n));
-            else
+            long n = manager_recv(&type, buf, sizeof buf);
+            if (n >= 0)
                 manager_handle(type, buf, n);
         }
     }
