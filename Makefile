@@ -38,11 +38,15 @@ ENGINE_COMMON := $(BUILD)/src/common/proto.o
 lib/libdmtcp.so: $(ENGINE_OBJ) $(ENGINE_COMMON) src/engine/exports.map
 	@mkdir -p lib
 	$(CC) -shared -o $@ $(ENGINE_OBJ) $(ENGINE_COMMON) -Wl,--version-script=src/engine/exports.map \
-	    -Wl,--exclude-libs,ALL -Wl,-z,now -ldl -lpthread
+	    -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-Bstatic -lzstd -Wl,-Bdynamic -ldl -lpthread
 
 lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) include/dmtcp.h include/delayresume.h
 	@mkdir -p lib
 	$(CC) $(BASE_CFLAGS) -fvisibility=hidden -shared -o $@ $(wildcard plugins/delayresume/*.c)
+
+# libzstd, linked statically into the engine (private: --exclude-libs) and
+# into the helper (decompression only), from Debian's libzstd-dev.
+ZSTD_A := $(shell $(CC) -print-file-name=libzstd.a)
 
 # The restart helper: static, libc-free, linked at a fixed address far from
 # where Linux places programs, libraries and stacks (see docs/restart.md).
@@ -51,9 +55,9 @@ HELPER_CFLAGS := -std=gnu11 $(WARN) -Isrc -O2 -g -ffreestanding -fno-stack-prote
 $(HELPER): $(wildcard src/restart/*.c) $(wildcard src/restart/*.h) $(wildcard src/restart/*.S) src/common/image.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HELPER_CFLAGS) -Wl,-Ttext-segment=0x600000000000 -Wl,-z,noexecstack -Wl,--build-id=none \
-	    -o $@ $(wildcard src/restart/*.S) $(wildcard src/restart/*.c)
+	    -o $@ $(wildcard src/restart/*.S) $(wildcard src/restart/*.c) $(ZSTD_A)
 	@end=$$(nm $@ | awk '$$3 == "_end" {print $$1}'); \
-	 if [ $$((0x$$end)) -gt $$((0x600000040000)) ]; then \
+	 if [ $$((0x$$end)) -gt $$((0x600000400000)) ]; then \
 	     echo "restart helper ends at 0x$$end, past IMAGE_HELPER_TEXT_END" >&2; rm -f $@; exit 1; fi
 
 bin/dmtcp_launch: $(wildcard src/launch/*.c) $(COMMON_OBJ)

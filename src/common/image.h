@@ -1,5 +1,5 @@
 /*
- * image.h — the on-disk layout of a checkpoint image (format version 1).
+ * image.h — the on-disk layout of a checkpoint image (format version 2).
  *
  * This header is the only thing the libc-free restart helper shares with the
  * engine, so it holds plain structs and constants and includes nothing but
@@ -12,9 +12,14 @@
  *   sections_offset          plugin sections: struct image_section + bytes, repeated
  *   file end - trailer       struct image_trailer
  *
- * A region payload is an extent list followed by the pages it names:
- *   uint64_t nextents; struct image_extent[nextents]; padding to a page;
- *   then the pages of every extent, in order.
+ * A region payload starts with its head, then holds its blocks:
+ *   struct image_payload_head; struct image_extent[nextents];
+ *   struct image_block[nblocks]; padding to a page; the blocks' bytes.
+ * The extents name the pages stored, in address order; the pages of every
+ * extent, taken in order, are cut into blocks of IMAGE_BLOCK_PAGES pages (the
+ * last may be shorter).  Each block is stored raw (page-aligned in the file,
+ * so it can be mapped) or as one zstd frame, with an XXH3-64 checksum of the
+ * bytes stored, so any block can be checked on its own as it is loaded.
  * Pages of the region that no extent names are zero (anonymous memory) or
  * come from the backing file (MAP_SHARED file mappings: the file is the truth).
  */
@@ -25,7 +30,7 @@
 
 #define IMAGE_MAGIC "STASIS\x00\x01"   /* 8 bytes */
 #define IMAGE_TRAILER_MAGIC "STASEND\x01" /* 8 bytes */
-#define IMAGE_VERSION 1u
+#define IMAGE_VERSION 2u
 #define IMAGE_HEADER_SIZE 4096u
 #define IMAGE_ARCH_X86_64 62u /* EM_X86_64 */
 #define IMAGE_PAGE 4096u
@@ -50,6 +55,34 @@ struct image_extent {
     uint64_t npages;
 };
 
+struct image_payload_head {
+    uint64_t nextents;
+    uint64_t nblocks;
+};
+
+#define IMAGE_BLOCK_PAGES 256u /* 1 MiB of memory per block */
+
+enum image_codec {
+    CODEC_RAW = 0,  /* the pages as they are; offset page-aligned */
+    CODEC_ZSTD = 1, /* one zstd frame holding exactly raw_len bytes */
+};
+
+struct image_block {
+    uint64_t offset;     /* from the start of the payload */
+    uint32_t stored_len; /* bytes in the file */
+    uint32_t raw_len;    /* bytes of memory: IMAGE_BLOCK_PAGES pages, or fewer for the last */
+    uint32_t codec;      /* enum image_codec */
+    uint32_t reserved;
+    uint64_t checksum;   /* XXH3-64 of the stored bytes, seed 0 */
+};
+
+/* Bytes of a payload's head (before its padding to a page). */
+static inline uint64_t image_head_bytes(uint64_t nextents, uint64_t nblocks)
+{
+    return sizeof(struct image_payload_head) + nextents * sizeof(struct image_extent) +
+           nblocks * sizeof(struct image_block);
+}
+
 struct image_region {
     uint64_t start;
     uint64_t end;
@@ -60,9 +93,10 @@ struct image_region {
     uint64_t path_offset;    /* offset of the path within the strings area */
     uint64_t file_offset;    /* offset within the backing file */
     uint64_t payload_offset; /* file offset of the payload (0 = no payload) */
-    uint64_t payload_size;   /* bytes of payload, extent list included */
+    uint64_t payload_size;   /* bytes of payload, head and padding included */
     uint64_t stored_pages;   /* pages held in the payload */
-    uint64_t checksum;       /* XXH64 of the payload, seed 0 */
+    uint64_t checksum;       /* XXH64 of the payload's head (image_head_bytes), seed 0;
+                                each block carries its own checksum */
     uint64_t object_id;      /* shared anonymous memory: the kernel object (inode)
                                 that several regions may map */
 };
@@ -125,7 +159,7 @@ struct image_trailer {
  * restarted process gets from brk() starts right after the helper's bss,
  * inside neither range. */
 #define IMAGE_HELPER_TEXT_START 0x600000000000ull
-#define IMAGE_HELPER_TEXT_END 0x600000040000ull
+#define IMAGE_HELPER_TEXT_END 0x600000400000ull
 #define IMAGE_HELPER_WORK_START 0x600100000000ull
 #define IMAGE_HELPER_WORK_END 0x600400000000ull
 

@@ -3,8 +3,10 @@
  *
  * A corrupt, truncated, foreign or future image is refused with a message
  * that names the file and the problem, before a single page is mapped.
- * Reads the payloads in bounded chunks, so checking costs one sequential
- * read of the file and a few MiB of memory.
+ * The full check reads the payloads in bounded chunks, so it costs one
+ * sequential read of the file and a few MiB of memory; the quick check
+ * stops at the payloads' heads (the restart helper checks every block as it
+ * loads it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "common/image_check.h"
 
@@ -66,6 +69,11 @@ static int image_check_header(const struct image_header *h, uint64_t size, const
                          h->version, IMAGE_VERSION, sealed ? "" : ", or its header is corrupt");
     if (!sealed)
         return image_bad(err, cap, path, "header checksum mismatch: the image is corrupt");
+    if (h->version >= 1 && h->version < IMAGE_VERSION && h->header_size == IMAGE_HEADER_SIZE)
+        return image_bad(err, cap, path,
+                         "made by an older Stasis (image format %u; this dmtcp_restart reads format %u); "
+                         "restart it with the Stasis that wrote it",
+                         h->version, IMAGE_VERSION);
     if (h->version < 1 || h->version > IMAGE_VERSION || h->header_size != IMAGE_HEADER_SIZE)
         return image_bad(err, cap, path, "unknown image format %u: the image is corrupt", h->version);
     if (h->arch != IMAGE_ARCH_X86_64)
@@ -92,50 +100,82 @@ static int image_check_header(const struct image_header *h, uint64_t size, const
     return 0;
 }
 
-/* The extent list must name pages inside the region, in order, and account
- * for exactly the payload's bytes; the restart helper trusts it. */
-static int image_check_extents(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap)
+/* A payload's head steers every write the restart helper makes: the
+ * extents must name pages inside the region, in order; the blocks must cut
+ * exactly those pages, lie inside the payload in order, and raw blocks be
+ * page-aligned.  With full set, every block's bytes are checked against
+ * its checksum too.  Returns 0, -1 (malformed) or -2 (checksum mismatch). */
+static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap, int full)
 {
-    uint64_t next;
-    if (r->payload_size < IMAGE_PAGE || image_read_at(fd, &next, 8, r->payload_offset) < 0)
-        return -1;
+    struct image_payload_head ph;
     uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
-    if (next > region_pages || 8 + next * sizeof(struct image_extent) > r->payload_size)
+    if (r->payload_size < IMAGE_PAGE || image_read_at(fd, &ph, sizeof ph, r->payload_offset) < 0)
         return -1;
-    uint64_t list = (8 + next * sizeof(struct image_extent) + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    if (ph.nextents > region_pages || ph.nblocks > region_pages / IMAGE_BLOCK_PAGES + 1)
+        return -1;
+    uint64_t hb = image_head_bytes(ph.nextents, ph.nblocks);
+    uint64_t data_start = (hb + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    if (data_start > r->payload_size)
+        return -1;
+    uint8_t *head = malloc(hb);
+    if (!head)
+        return -1;
+    int rc = -1;
+    if (image_read_at(fd, head, hb, r->payload_offset) < 0)
+        goto out;
+    if (XXH64(head, hb, 0) != r->checksum) {
+        rc = -2;
+        goto out;
+    }
+    const struct image_extent *e = (const struct image_extent *)(head + sizeof ph);
     uint64_t pages = 0, min_next = 0;
-    size_t per = bufcap / sizeof(struct image_extent);
-    for (uint64_t i = 0; i < next; i += per) {
-        uint64_t k = next - i < per ? next - i : per;
-        if (image_read_at(fd, buf, k * sizeof(struct image_extent), r->payload_offset + 8 + i * 16) < 0)
-            return -1;
-        const struct image_extent *e = (const struct image_extent *)buf;
-        for (uint64_t j = 0; j < k; j++) {
-            if (e[j].npages == 0 || e[j].first_page < min_next || e[j].first_page >= region_pages ||
-                e[j].npages > region_pages - e[j].first_page)
-                return -1;
-            min_next = e[j].first_page + e[j].npages;
-            pages += e[j].npages;
+    for (uint64_t j = 0; j < ph.nextents; j++) {
+        if (e[j].npages == 0 || e[j].first_page < min_next || e[j].first_page >= region_pages ||
+            e[j].npages > region_pages - e[j].first_page)
+            goto out;
+        min_next = e[j].first_page + e[j].npages;
+        pages += e[j].npages;
+    }
+    if (pages != r->stored_pages || ph.nblocks != (pages + IMAGE_BLOCK_PAGES - 1) / IMAGE_BLOCK_PAGES)
+        goto out;
+    const struct image_block *blk = (const struct image_block *)(e + ph.nextents);
+    uint64_t pos = data_start;
+    for (uint64_t k = 0; k < ph.nblocks; k++) {
+        const struct image_block *b = &blk[k];
+        uint64_t left = pages - k * IMAGE_BLOCK_PAGES;
+        uint64_t want = (left < IMAGE_BLOCK_PAGES ? left : IMAGE_BLOCK_PAGES) * IMAGE_PAGE;
+        int ok = b->raw_len == want && b->stored_len > 0 && b->offset >= pos && b->offset <= r->payload_size &&
+                 b->stored_len <= r->payload_size - b->offset &&
+                 ((b->codec == CODEC_RAW && b->stored_len == b->raw_len && b->offset % IMAGE_PAGE == 0) ||
+                  (b->codec == CODEC_ZSTD && b->stored_len <= ZSTD_COMPRESSBOUND(b->raw_len)));
+        if (!ok)
+            goto out;
+        pos = b->offset + b->stored_len;
+        if (!full)
+            continue;
+        XXH3_state_t st;
+        XXH3_64bits_reset(&st);
+        for (uint64_t done = 0; done < b->stored_len;) {
+            size_t n = b->stored_len - done > bufcap ? bufcap : (size_t)(b->stored_len - done);
+            if (image_read_at(fd, buf, n, r->payload_offset + b->offset + done) < 0)
+                goto out;
+            XXH3_64bits_update(&st, buf, n);
+            done += n;
+        }
+        if (XXH3_64bits_digest(&st) != b->checksum) {
+            rc = -2;
+            goto out;
         }
     }
-    return pages == r->stored_pages && list + pages * IMAGE_PAGE == r->payload_size ? 0 : -1;
+    if (pos != r->payload_size)
+        goto out;
+    rc = 0;
+out:
+    free(head);
+    return rc;
 }
 
-static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap)
-{
-    XXH64_state_t st;
-    XXH64_reset(&st, 0);
-    for (uint64_t done = 0; done < r->payload_size;) {
-        size_t n = r->payload_size - done > bufcap ? bufcap : (size_t)(r->payload_size - done);
-        if (image_read_at(fd, buf, n, r->payload_offset + done) < 0)
-            return -1;
-        XXH64_update(&st, buf, n);
-        done += n;
-    }
-    return XXH64_digest(&st) == r->checksum ? 0 : -1;
-}
-
-int image_check_file(const char *path, struct image_header *hdr, char *err, size_t cap)
+int image_check_file(const char *path, struct image_header *hdr, char *err, size_t cap, int full)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -202,12 +242,13 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
                       (unsigned long long)r->start, (unsigned long long)r->end);
             goto out;
         }
-        if (r->payload_size && image_check_payload(fd, r, buf, bufcap) < 0) {
+        int prc = r->payload_size ? image_check_payload(fd, r, buf, bufcap, full) : 0;
+        if (prc == -2) {
             image_bad(err, cap, path, "checksum mismatch in memory region %llx-%llx: the image is corrupt",
                       (unsigned long long)r->start, (unsigned long long)r->end);
             goto out;
         }
-        if (r->payload_size && image_check_extents(fd, r, buf, bufcap) < 0) {
+        if (prc < 0) {
             image_bad(err, cap, path, "region %llu has a malformed page list: the image is corrupt",
                       (unsigned long long)i);
             goto out;

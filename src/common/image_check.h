@@ -9,9 +9,11 @@
 
 #include "common/image.h"
 
-/* Check everything: header, version, architecture, owner, trailer, region
- * table and every payload's checksum.  0 when the image can be restarted;
- * otherwise -1 with a message in err naming the problem. */
-int image_check_file(const char *path, struct image_header *hdr, char *err, size_t errcap);
+/* Check header, version, architecture, owner, trailer, region table and
+ * every payload's head (page list and block table, with their checksums);
+ * with full set, also every block's bytes against its checksum.  0 when the
+ * image can be restarted; otherwise -1 with a message in err naming the
+ * problem. */
+int image_check_file(const char *path, struct image_header *hdr, char *err, size_t errcap, int full);
 
 #endif

@@ -31,6 +31,9 @@ struct engine_config {
     char ckptdir[1024];
     int ckpt_signal;
     int quiet;
+    int compress;   /* DMTCP_GZIP: zstd-compress image blocks (default 1) */
+    int zstd_level; /* STASIS_ZSTD_LEVEL (default 1) */
+    int forked;     /* STASIS_FORKED_CKPT: write images from a copy-on-write child */
     char libdir[1024];
     char program[256];
 };
@@ -102,6 +105,14 @@ struct image_result {
     char error[512];
 };
 int image_write(uint64_t generation, const char *dir, struct image_result *res);
+/* Forked checkpointing (image_fork.c): start a copy-on-write child writing
+ * the image; finish waits for it and gives its result. */
+struct image_fork {
+    int rd;
+    pid_t pid;
+};
+int image_fork_start(uint64_t generation, const char *dir, struct image_fork *f);
+int image_fork_finish(struct image_fork *f, struct image_result *res);
 const char *image_current_path(void);
 
 /* ---- restore (restore.c) --------------------------------------------- */

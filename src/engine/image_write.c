@@ -19,6 +19,9 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+#include <sys/uio.h>
 
 #include "engine/engine.h"
 #include "engine/memory.h"
@@ -27,8 +30,11 @@ struct image_writer {
     int fd;
     uint64_t off;            /* next free offset in the image */
     struct image_header hdr;
-    struct memory_buf table, strings, present, extents;
-    uint64_t memory_bytes;
+    struct memory_buf table, strings, present, extents, blocks;
+    struct memory_buf stage, cbuf, zstd_ws; /* compression only */
+    ZSTD_CCtx *zstd;                        /* NULL: blocks are stored raw */
+    int level;
+    uint64_t memory_bytes, stored_bytes;
     const char *tmp_path;
     char error[512];
 };
@@ -152,33 +158,120 @@ static uint64_t image_select_pages(struct image_writer *w, int pagemap_fd, const
     return stored;
 }
 
+/* The pages of one block: runs of contiguous memory, in order. */
+struct image_block_src {
+    struct iovec iov[IMAGE_BLOCK_PAGES];
+    int n;
+    uint64_t len;
+};
+
+/* Collect the next `pages` stored pages, from extent *ei page *ep on (or
+ * from the snapshot, where the stored pages lie back to back). */
+static void image_block_pages(const struct memory_area *a, const struct image_extent *ex, uint64_t *ei,
+                              uint64_t *ep, uint64_t pages, const uint8_t *snap, uint64_t first,
+                              struct image_block_src *b)
+{
+    b->n = 0;
+    b->len = pages * IMAGE_PAGE;
+    if (snap) {
+        b->iov[b->n++] = (struct iovec){(void *)(snap + first * IMAGE_PAGE), b->len};
+        return;
+    }
+    while (pages) {
+        uint64_t take = ex[*ei].npages - *ep;
+        if (take > pages)
+            take = pages;
+        b->iov[b->n++] = (struct iovec){(void *)(a->start + (ex[*ei].first_page + *ep) * IMAGE_PAGE),
+                                        take * IMAGE_PAGE};
+        pages -= take;
+        *ep += take;
+        if (*ep == ex[*ei].npages) {
+            (*ei)++;
+            *ep = 0;
+        }
+    }
+}
+
+/* Does it look worth compressing?  A small sample from the middle of the
+ * block is compressed first: memory that is already random (compressed
+ * media, encrypted data, random numbers) is stored raw at the cost of the
+ * sample alone. */
+static int image_worth_compressing(struct image_writer *w, const uint8_t *src, uint64_t len)
+{
+    enum { SAMPLE = 16384 };
+    if (len <= 2 * SAMPLE)
+        return 1;
+    size_t c = ZSTD_compressCCtx(w->zstd, w->cbuf.data, w->cbuf.cap, src + len / 2 - SAMPLE / 2, SAMPLE,
+                                 w->level);
+    return !ZSTD_isError(c) && c < SAMPLE - SAMPLE / 8;
+}
+
+static int image_write_block(struct image_writer *w, const struct image_block_src *b, uint64_t payload_start,
+                             struct image_block *out)
+{
+    memset(out, 0, sizeof *out);
+    out->raw_len = (uint32_t)b->len;
+    if (w->zstd) {
+        const uint8_t *src = b->iov[0].iov_base;
+        if (b->n > 1) { /* scattered pages: gather them */
+            uint64_t o = 0;
+            for (int i = 0; i < b->n; i++) {
+                memcpy(w->stage.data + o, b->iov[i].iov_base, b->iov[i].iov_len);
+                o += b->iov[i].iov_len;
+            }
+            src = w->stage.data;
+        }
+        if (image_worth_compressing(w, src, b->len)) {
+            size_t c = ZSTD_compressCCtx(w->zstd, w->cbuf.data, w->cbuf.cap, src, b->len, w->level);
+            if (!ZSTD_isError(c) && c < b->len - b->len / 16) {
+                out->codec = CODEC_ZSTD;
+                out->stored_len = (uint32_t)c;
+                out->offset = w->off - payload_start;
+                out->checksum = XXH3_64bits(w->cbuf.data, c);
+                int rc = image_pwrite_all(w, w->cbuf.data, c, w->off);
+                w->off += c;
+                w->stored_bytes += c;
+                return rc;
+            }
+        }
+    }
+    /* raw: page-aligned, so a restart could map it straight from the file */
+    w->off = (w->off + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    out->codec = CODEC_RAW;
+    out->stored_len = (uint32_t)b->len;
+    out->offset = w->off - payload_start;
+    /* The hash state lives on the stack, which is written from a snapshot:
+     * state kept in the engine's data would change while the block that
+     * holds it is hashed, and the stored bytes would not match. */
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    for (int i = 0; i < b->n; i++) {
+        XXH3_64bits_update(&st, b->iov[i].iov_base, b->iov[i].iov_len);
+        int rc = image_pwrite_all(w, b->iov[i].iov_base, b->iov[i].iov_len, w->off);
+        if (rc < 0)
+            return rc;
+        w->off += b->iov[i].iov_len;
+    }
+    out->checksum = XXH3_64bits_digest(&st);
+    w->stored_bytes += b->len;
+    return 0;
+}
+
+/* The payload: head (extents and block table, written last, once the
+ * blocks' places and checksums are known), then the blocks. */
 static int image_write_payload(struct image_writer *w, const struct memory_area *a, struct image_region *r,
                                uint64_t stored)
 {
-    uint64_t next = w->extents.len / sizeof(struct image_extent);
-    uint64_t list_bytes = 8 + w->extents.len;
-    uint64_t list_padded = (list_bytes + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
-    XXH64_state_t st;
-    XXH64_reset(&st, 0);
+    struct image_payload_head head = {w->extents.len / sizeof(struct image_extent),
+                                      (stored + IMAGE_BLOCK_PAGES - 1) / IMAGE_BLOCK_PAGES};
+    uint64_t head_bytes = image_head_bytes(head.nextents, head.nblocks);
+    if (head.nblocks * sizeof(struct image_block) > w->blocks.cap)
+        return image_fail(w, EOVERFLOW, "an area grew while writing");
+    w->off = (w->off + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1); /* payloads start on a page */
     r->payload_offset = w->off;
-    /* extent list, padded: small, goes through a page of the extents buffer's tail */
-    uint8_t head[IMAGE_PAGE];
-    uint64_t done = 0;
-    const uint8_t *lst = w->extents.data;
-    while (done < list_padded) {
-        memset(head, 0, sizeof head);
-        for (uint64_t i = 0; i < IMAGE_PAGE && done + i < list_bytes; i++) {
-            uint64_t k = done + i;
-            head[i] = k < 8 ? (uint8_t)(next >> (8 * k)) : lst[k - 8];
-        }
-        XXH64_update(&st, head, IMAGE_PAGE);
-        int rc = image_pwrite_all(w, head, IMAGE_PAGE, w->off);
-        if (rc < 0)
-            return rc;
-        w->off += IMAGE_PAGE;
-        done += IMAGE_PAGE;
-    }
+    w->off += (head_bytes + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
     const struct image_extent *ex = (const struct image_extent *)w->extents.data;
+    struct image_block *blocks = (struct image_block *)w->blocks.data;
     /* The writer's own stack changes under it (every call it makes): take a
      * snapshot of that region once, and write the snapshot. */
     uint64_t sp = (uint64_t)__builtin_frame_address(0);
@@ -186,27 +279,35 @@ static int image_write_payload(struct image_writer *w, const struct memory_area 
     if (sp >= a->start && sp < a->end) {
         if (memory_buf_reserve(&snap, stored * IMAGE_PAGE + 1) < 0)
             return image_fail(w, ENOMEM, "out of memory for");
-        for (uint64_t i = 0; i < next; i++)
+        for (uint64_t i = 0; i < head.nextents; i++)
             memory_buf_append(&snap, (const void *)(a->start + ex[i].first_page * IMAGE_PAGE),
                               ex[i].npages * IMAGE_PAGE);
     }
-    uint64_t snap_off = 0;
-    for (uint64_t i = 0; i < next; i++) {
-        const void *src = (const void *)(a->start + ex[i].first_page * IMAGE_PAGE);
-        uint64_t len = ex[i].npages * IMAGE_PAGE;
-        if (snap.data) {
-            src = snap.data + snap_off;
-            snap_off += len;
-        }
-        XXH64_update(&st, src, len);
-        int rc = image_pwrite_all(w, src, len, w->off);
-        if (rc < 0) {
-            memory_buf_free(&snap);
-            return rc;
-        }
-        w->off += len;
+    static struct image_block_src src; /* 4 KiB of iovecs: kept off the stack */
+    uint64_t ei = 0, ep = 0;
+    int rc = 0;
+    for (uint64_t k = 0; rc == 0 && k < head.nblocks; k++) {
+        uint64_t first = k * IMAGE_BLOCK_PAGES;
+        uint64_t pages = stored - first < IMAGE_BLOCK_PAGES ? stored - first : IMAGE_BLOCK_PAGES;
+        image_block_pages(a, ex, &ei, &ep, pages, snap.data, first, &src);
+        rc = image_write_block(w, &src, r->payload_offset, &blocks[k]);
     }
     memory_buf_free(&snap);
+    if (rc < 0)
+        return rc;
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    XXH64_update(&st, &head, sizeof head);
+    XXH64_update(&st, w->extents.data, w->extents.len);
+    XXH64_update(&st, blocks, head.nblocks * sizeof *blocks);
+    uint64_t o = r->payload_offset;
+    rc = image_pwrite_all(w, &head, sizeof head, o);
+    if (rc == 0)
+        rc = image_pwrite_all(w, w->extents.data, w->extents.len, o + sizeof head);
+    if (rc == 0)
+        rc = image_pwrite_all(w, blocks, head.nblocks * sizeof *blocks, o + sizeof head + w->extents.len);
+    if (rc < 0)
+        return rc;
     r->payload_size = w->off - r->payload_offset;
     r->stored_pages = stored;
     r->checksum = XXH64_digest(&st);
@@ -261,6 +362,38 @@ static int image_write_area(struct image_writer *w, int pagemap_fd, const struct
     if (memory_buf_append(&w->table, &r, sizeof r) < 0)
         return image_fail(w, ENOMEM, "out of memory for");
     return 0;
+}
+
+/* libzstd's tracing hooks, defined here (hidden) so they can never bind to
+ * a tracing build of libzstd in the user's program: no tracing. */
+unsigned long long ZSTD_trace_compress_begin(const void *cctx);
+void ZSTD_trace_compress_end(unsigned long long ctx, const void *trace);
+unsigned long long ZSTD_trace_compress_begin(const void *cctx)
+{
+    (void)cctx;
+    return 0;
+}
+void ZSTD_trace_compress_end(unsigned long long ctx, const void *trace)
+{
+    (void)ctx;
+    (void)trace;
+}
+
+/* Compression (engine_config.compress): a zstd context in the writer's own
+ * buffers (left out of the image, freed after it), no malloc. */
+static int image_compressor_init(struct image_writer *w)
+{
+    w->zstd = NULL;
+    if (!engine_config.compress)
+        return 0;
+    w->level = engine_config.zstd_level;
+    size_t block = (size_t)IMAGE_BLOCK_PAGES * IMAGE_PAGE;
+    size_t ws = ZSTD_estimateCCtxSize_usingCParams(ZSTD_getCParams(w->level, block, 0));
+    if (memory_buf_reserve(&w->stage, block) < 0 || memory_buf_reserve(&w->cbuf, ZSTD_compressBound(block)) < 0 ||
+        memory_buf_reserve(&w->zstd_ws, ws) < 0)
+        return -ENOMEM;
+    w->zstd = ZSTD_initStaticCCtx(w->zstd_ws.data, w->zstd_ws.cap);
+    return w->zstd ? 0 : -ENOMEM;
 }
 
 static void image_fill_header(struct image_writer *w, uint64_t generation, size_t nthreads)
@@ -370,6 +503,8 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
     if (rc == 0 &&
         (memory_buf_reserve(&w.present, maxpages) < 0 ||
          memory_buf_reserve(&w.extents, (maxpages / 2 + 1) * sizeof(struct image_extent)) < 0 ||
+         memory_buf_reserve(&w.blocks, (maxpages / IMAGE_BLOCK_PAGES + 1) * sizeof(struct image_block)) < 0 ||
+         image_compressor_init(&w) < 0 ||
          memory_buf_reserve(&w.table, (count + 64) * sizeof(struct image_region)) < 0 ||
          memory_buf_reserve(&w.strings, text.len + 65536) < 0 ||
          memory_buf_reserve(&text, text.len * 2 + 65536) < 0 ||
@@ -430,6 +565,10 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
     memory_buf_free(&w.strings);
     memory_buf_free(&w.present);
     memory_buf_free(&w.extents);
+    memory_buf_free(&w.blocks);
+    memory_buf_free(&w.stage);
+    memory_buf_free(&w.cbuf);
+    memory_buf_free(&w.zstd_ws);
     if (close(w.fd) < 0 && rc == 0)
         rc = image_fail(&w, errno, "cannot close image");
     if (rc == 0 && rename(tmp, res->path) < 0)

@@ -116,6 +116,11 @@ static void engine_read_config(void)
     if (c->ckpt_signal < 1 || c->ckpt_signal > 64 || c->ckpt_signal == SIGKILL || c->ckpt_signal == SIGSTOP)
         c->ckpt_signal = SIGUSR2;
     c->quiet = engine_env_int("STASIS_QUIET", 0);
+    c->compress = engine_env_int("DMTCP_GZIP", 1) != 0;
+    c->zstd_level = engine_env_int("STASIS_ZSTD_LEVEL", 1);
+    c->forked = engine_env_int("STASIS_FORKED_CKPT", 0) != 0;
+    if (c->zstd_level < -7 || c->zstd_level > 19)
+        c->zstd_level = 1;
     engine_env_str(c->libdir, sizeof c->libdir, "STASIS_LIBDIR", "");
     snprintf(c->program, sizeof c->program, "%s", program_invocation_short_name);
     if (proto_secret_load(c->coord_port, c->secret) < 0)

@@ -6,6 +6,10 @@
  *   → park user threads → barrier SUSPENDED → PRECHECKPOINT → save the
  *   manager's own place (ctx_save) → write image → CKPT_DONE → barrier
  *   CHECKPOINTED → RESUME → release threads → RUNNING → barrier RESUMED.
+ *   Forked (STASIS_FORKED_CKPT): after ctx_save a copy-on-write child
+ *   writes the image (image_fork.c) while RESUME runs and the threads go
+ *   on; CKPT_DONE and what follows wait for the child's result, and so
+ *   does dmtcp_checkpoint() in the thread that asked.
  *
  * After a restart the manager comes back out of ctx_save (restore.c): it
  * waits for every thread to be back, drops the helper's mappings, lets the
@@ -228,13 +232,20 @@ static void manager_wait_no_disable(void)
     }
 }
 
+/* Threads may enter dmtcp_disable_ckpt() sections again. */
+static void manager_open_gate(void)
+{
+    atomic_store(&manager_state.suspending, 0);
+    sys_futex_wake(&manager_state.suspending, 0x7fffffff);
+}
+
+/* The checkpoint (or restart) is over: wake dmtcp_checkpoint() callers. */
 static void manager_after_event(int failed)
 {
     manager_state.last_failed = failed;
     atomic_fetch_add(&manager_state.event_seq, 1);
     sys_futex_wake(&manager_state.event_seq, 0x7fffffff);
-    atomic_store(&manager_state.suspending, 0);
-    sys_futex_wake(&manager_state.suspending, 0x7fffffff);
+    manager_open_gate();
 }
 
 static void manager_restarted(void)
@@ -293,11 +304,26 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
     plugin_dispatch_reverse(DMTCP_EVENT_PRECHECKPOINT, &data);
     struct thread_rec *me;
     threads_save_manager(&me);
-    int failed = 0;
+    int failed = 0, released = 0;
     if (ctx_save(&me->ctx) == 0) {
         static struct image_result res;
         const char *dir = coord_dir[0] ? coord_dir : engine_config.ckptdir;
-        int rc = image_write(generation, dir, &res);
+        struct image_fork fk;
+        int rc;
+        if (engine_config.forked && (rc = image_fork_start(generation, dir, &fk)) == 0) {
+            /* the snapshot exists: the program goes on while it is written */
+            plugin_dispatch(DMTCP_EVENT_RESUME, &data);
+            threads_release_all();
+            manager_open_gate();
+            released = 1;
+            rc = image_fork_finish(&fk, &res);
+        } else {
+            if (engine_config.forked)
+                engine_warn("checkpoint %llu: cannot start the image writer process (%s); writing the image "
+                            "from the stopped program instead",
+                            (unsigned long long)generation, strerror(-rc));
+            rc = image_write(generation, dir, &res);
+        }
         struct msg_ckpt_done d;
         memset(&d, 0, sizeof d);
         d.status = rc < 0 ? -rc : 0;
@@ -318,14 +344,16 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
             manager_lost("send failed");
         manager_barrier(BARRIER_CHECKPOINTED);
         data.is_restart = 0;
-        plugin_dispatch(DMTCP_EVENT_RESUME, &data);
+        if (!released)
+            plugin_dispatch(DMTCP_EVENT_RESUME, &data);
     } else {
         manager_restarted();
         data.is_restart = 1;
     }
     manager_state.last_was_restart = data.is_restart;
     manager_after_event(failed);
-    threads_release_all();
+    if (!released)
+        threads_release_all();
     plugin_dispatch(DMTCP_EVENT_RUNNING, &data);
     sections_end();
     if (!data.is_restart)

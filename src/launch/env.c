@@ -58,5 +58,11 @@ void launch_set_env(const struct launch_opts *o, const struct launch_paths *p,
     }
     if (o->quiet)
         setenv("STASIS_QUIET", "1", 1);
+    if (o->gzip >= 0)
+        setenv("DMTCP_GZIP", o->gzip ? "1" : "0", 1);
+    if (o->zstd_level)
+        setenv("STASIS_ZSTD_LEVEL", o->zstd_level, 1);
+    if (o->forked)
+        setenv("STASIS_FORKED_CKPT", "1", 1);
     setenv("STASIS_LIBDIR", p->libdir, 1);
 }

@@ -21,6 +21,9 @@ struct launch_opts {
     int ckpt_signal;             /* 0 = not given */
     const char *plugins;         /* --with-plugin A:B */
     int quiet;
+    int gzip;                    /* -1 = not given (env DMTCP_GZIP or on), 0 off, 1 on */
+    int forked;                  /* --forked-ckpt */
+    const char *zstd_level;      /* --zstd-level N */
     char **argv;                 /* PROGRAM ARGS… */
 };
 

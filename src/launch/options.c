@@ -32,6 +32,13 @@ static void launch_usage(FILE *f)
 "  --ckptdir DIR          where images go (env DMTCP_CHECKPOINT_DIR; default .)\n"
 "  --ckpt-signal N        signal used to suspend threads (default 12, SIGUSR2)\n"
 "  --with-plugin A:B      preload these plugins too (absolute paths; env DMTCP_PLUGIN)\n"
+"  --gzip, --no-gzip      compress images (zstd) or not (env DMTCP_GZIP=1/0; default on:\n"
+"                         memory that compresses is written faster and smaller, and\n"
+"                         incompressible blocks are detected and stored raw)\n"
+"  --zstd-level N         zstd level, -7 (fastest) to 19 (env STASIS_ZSTD_LEVEL; default 1)\n"
+"  --forked-ckpt          write images from a copy-on-write child so the program is\n"
+"                         stopped only while its threads are parked (env\n"
+"                         STASIS_FORKED_CKPT=1; default off; see dmtcp_launch(1))\n"
 "\n"
 "Other:\n"
 "  -q, --quiet            no messages from Stasis (STASIS_QUIET=1)\n"
@@ -83,6 +90,12 @@ static int launch_opt_value(int argc, char **argv, int *i, struct launch_opts *o
             o->ckpt_signal = launch_signal(v);
     } else if (M(NULL, "--with-plugin")) {
         o->plugins = v;
+    } else if (M(NULL, "--zstd-level")) {
+        int lv;
+        const char *num = v && v[0] == '-' ? v + 1 : v;
+        if (m == CLIOPT_YES && (cliopt_uint(num, &lv) < 0 || (v[0] == '-' ? lv > 7 : lv > 19)))
+            launch_usage_error("invalid --zstd-level '%s': expected a number from -7 to 19", v);
+        o->zstd_level = v;
     } else {
         return 0;
     }
@@ -103,6 +116,12 @@ static int launch_opt_flag(int argc, char **argv, int *i, struct launch_opts *o)
         o->mode = COORD_ANY;
     else if (F("-q", "--quiet"))
         o->quiet = 1;
+    else if (F(NULL, "--gzip"))
+        o->gzip = 1;
+    else if (F(NULL, "--no-gzip"))
+        o->gzip = 0;
+    else if (F(NULL, "--forked-ckpt"))
+        o->forked = 1;
     else if (F(NULL, "--help")) {
         launch_usage(stdout);
         exit(0);
@@ -119,6 +138,7 @@ void launch_parse(int argc, char **argv, struct launch_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->interval = -1;
+    o->gzip = -1;
     o->mode = COORD_ANY;
     int i = 1;
     while (i < argc && argv[i][0] == '-') {

@@ -41,9 +41,11 @@ static void restart_usage(FILE *f)
             "  -q, --quiet             fewer messages from Stasis\n"
             "      --help              this text\n"
             "      --version           print the version\n\n"
-            "Every image is checked completely (format version, architecture, owner,\n"
-            "checksums) before anything is restored; a bad image is refused with a\n"
-            "message and exit status 1.  Later options override earlier ones.\n");
+            "Every image is checked (format version, architecture, owner, layout)\n"
+            "before anything is restored, and every block of memory against its\n"
+            "checksum as it is loaded (with several images: all of them before any\n"
+            "is restored); nothing unchecked ever runs.  A bad image is refused with\n"
+            "a message and exit status 1.  Later options override earlier ones.\n");
 }
 
 struct restart_opts {
@@ -157,8 +159,13 @@ int main(int argc, char **argv)
         return 1;
     struct image_header hdr;
     char err[1024];
+    /* One image: its layout is checked here and every block's checksum by
+     * the helper as it loads the block (one pass over the data, and no page
+     * is used unchecked).  Several: every byte of every image is checked
+     * first, so no process comes back when another image is bad. */
+    int full = o.nimages > 1;
     for (int i = 0; i < o.nimages; i++) {
-        if (image_check_file(o.images[i], &hdr, err, sizeof err) < 0) {
+        if (image_check_file(o.images[i], &hdr, err, sizeof err, full) < 0) {
             fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
             return 1;
         }

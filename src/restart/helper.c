@@ -18,9 +18,12 @@
 
 #include "common/image.h"
 #include "restart/arch-x86_64.h"
+#include "restart/load.h"
 
 #define HELPER_SCRATCH IMAGE_HELPER_WORK_START /* handed to the engine */
 #define HELPER_TMP 0x600200000000ull     /* table and maps; unmapped before the jump */
+#define HELPER_BUFS 0x600280000000ull    /* block buffers and decompressor (load.c) */
+#define HELPER_HEAD 0x6002c0000000ull    /* a region's payload head while it loads */
 #define HELPER_PARK 0x600300000000ull    /* vdso/vvar parked here while moving */
 #define RESTORE_MAIN_STACK 65536ull
 #define RESTORE_STACK 32768ull
@@ -36,17 +39,24 @@ void helper_main(long *sp) __attribute__((noreturn));
 /* ---- tiny string helpers (no libc) ---------------------------------- */
 void *memset(void *d, int c, unsigned long n)
 {
-    unsigned char *p = d;
-    while (n--)
-        *p++ = (unsigned char)c;
-    return d;
+    void *r = d;
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    return r;
 }
 void *memcpy(void *d, const void *s, unsigned long n)
 {
+    void *r = d;
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+    return r;
+}
+void *memmove(void *d, const void *s, unsigned long n)
+{
     unsigned char *p = d;
     const unsigned char *q = s;
-    while (n--)
-        *p++ = *q++;
+    if (p <= q || p >= q + n)
+        return memcpy(d, s, n);
+    while (n--) /* overlapping, destination above: copy from the end */
+        p[n] = q[n];
     return d;
 }
 static unsigned long hs_len(const char *s)
@@ -62,11 +72,11 @@ static int hs_eq(const char *a, const char *b)
         a++, b++;
     return *a == *b;
 }
-static void hs_say(const char *s)
+void hs_say(const char *s)
 {
     rs_write(2, s, hs_len(s));
 }
-static void hs_hex(uint64_t v)
+void hs_hex(uint64_t v)
 {
     char b[19] = "0x";
     for (int i = 0; i < 16; i++)
@@ -74,7 +84,7 @@ static void hs_hex(uint64_t v)
     b[18] = 0;
     hs_say(b);
 }
-static __attribute__((noreturn)) void hs_die(const char *what, const char *detail, long err)
+__attribute__((noreturn)) void hs_die(const char *what, const char *detail, long err)
 {
     hs_say("dmtcp_restart: ");
     hs_say(what);
@@ -215,32 +225,6 @@ static void hs_move_specials(const struct image_header *h, struct hs_map *maps, 
     }
 }
 
-static void hs_fill(int img, const struct image_region *r)
-{
-    if (!r->payload_offset)
-        return;
-    uint64_t next = 0;
-    int rc = hs_read_at(img, &next, 8, r->payload_offset);
-    if (rc < 0)
-        hs_die("cannot read the image", 0, rc);
-    uint64_t list_bytes = 8 + next * sizeof(struct image_extent);
-    uint64_t data = r->payload_offset + ((list_bytes + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1));
-    struct image_extent ex[256];
-    for (uint64_t i = 0; i < next; i += 256) {
-        uint64_t k = next - i > 256 ? 256 : next - i;
-        rc = hs_read_at(img, ex, k * sizeof ex[0], r->payload_offset + 8 + i * sizeof ex[0]);
-        if (rc < 0)
-            hs_die("cannot read the image", 0, rc);
-        for (uint64_t j = 0; j < k; j++) {
-            uint64_t len = ex[j].npages * IMAGE_PAGE;
-            rc = hs_read_at(img, (void *)(r->start + ex[j].first_page * IMAGE_PAGE), len, data);
-            if (rc < 0)
-                hs_die("cannot read the image", 0, rc);
-            data += len;
-        }
-    }
-}
-
 /* Shared anonymous memory: one memfd per kernel object, sized to cover every
  * region that maps it, so views that shared pages before share them again. */
 static struct {
@@ -322,7 +306,7 @@ static void hs_map_region(int img, const struct image_region *r, const char *str
         hs_hex(r->start);
         hs_die("", path, rc);
     }
-    hs_fill(img, r);
+    load_region(img, r, HELPER_HEAD);
     if (r->kind != REGION_RESERVED)
         rs_mprotect(r->start, len, (int)r->prot);
 }
@@ -334,6 +318,14 @@ void helper_main(long *sp)
     if (argc < 3)
         hs_die("restart-helper is run by dmtcp_restart, not by hand", 0, 0);
     int img = hs_atoi(argv[1]), infofd = hs_atoi(argv[2]);
+    /* libzstd is built with the stack protector: it reads its canary at
+     * %fs:0x28, so the helper gets a thread pointer of its own (the engine
+     * sets each thread's real one). */
+    static uint64_t tls[16] __attribute__((aligned(64)));
+    tls[0] = (uint64_t)tls;
+    tls[5] = 0x5f535441534953ull;
+    rs_syscall6(158 /* arch_prctl */, 0x1002 /* ARCH_SET_FS */, (long)tls, 0, 0, 0, 0);
+    load_init(HELPER_BUFS);
 
     static struct image_header hdr;
     int rc = hs_read_at(img, &hdr, sizeof hdr, 0);
@@ -362,6 +354,7 @@ void helper_main(long *sp)
     rc = hs_read_at(infofd, info, sizeof *info, 0);
     if (rc < 0 || info->magic != RESTART_INFO_MAGIC)
         hs_die("bad restart information from dmtcp_restart", 0, rc);
+    load_set_image_path(info->image_path);
     info->scratch_start = HELPER_SCRATCH;
     info->scratch_size = scratch_len;
     info->helper_start = (uint64_t)__executable_start & ~(uint64_t)(IMAGE_PAGE - 1);
@@ -385,6 +378,7 @@ void helper_main(long *sp)
     rs_close(img);
     rs_close(infofd);
     rs_munmap(HELPER_TMP, tmp_len);
+    load_fini();
     helper_jump((char *)HELPER_SCRATCH + IMAGE_PAGE + RESTORE_MAIN_STACK,
                 (void (*)(void *))(uintptr_t)hdr.restore_entry, info);
 }

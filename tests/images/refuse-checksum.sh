@@ -11,7 +11,7 @@ need_bins dmtcp_coordinator dmtcp_command dmtcp_launch dmtcp_restart
 build_tools
 start_coord || { fail refuse-checksum "coordinator did not start"; exit 0; }
 make_image "$TMP/ckpt" || { fail refuse-checksum "could not make an image: $WHY"; exit 0; }
-eval "$("$IMGTOOL" info "$IMAGE" | grep -E '^(off_[a-z_]+|big_payload_offset|big_payload_size|table_offset|strings_offset|sections_offset|file_size|trailer_offset|mid_offset|mid_in_payload)=[0-9]+$')"
+eval "$("$IMGTOOL" info "$IMAGE" | grep -E '^(off_[a-z_]+|big_payload_offset|big_payload_size|big_block_byte|table_offset|strings_offset|sections_offset|file_size|trailer_offset|mid_offset|mid_in_payload)=[0-9]+$')"
 
 flipped() { # name offset: a copy of the image with the byte at offset inverted
     cp "$IMAGE" "$TMP/$1.dmtcp"
@@ -21,7 +21,7 @@ flipped() { # name offset: a copy of the image with the byte at offset inverted
 if [ -z "$big_payload_size" ] || [ "$big_payload_size" -eq 0 ]; then
     fail refuse-checksum-payload "imgtool found no region payload in $IMAGE"
 else
-    flipped payload $((big_payload_offset + big_payload_size / 2))
+    flipped payload "$big_block_byte"
     refused refuse-checksum-payload "$TMP/payload.dmtcp" "checksum mismatch" "memory region" "corrupt"
 fi
 

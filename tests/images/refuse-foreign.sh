@@ -1,6 +1,6 @@
 #!/bin/bash
 # Images that are intact but not for this dmtcp_restart: another
-# architecture, another user, a newer (and an unknown older) format version,
+# architecture, another user, a newer, an older and an unknown format version,
 # another page size.  The field is patched in the header (lib/imgtool.c) and
 # the header resealed (header checksum recomputed and copied into the
 # trailer), so the refusal must name that specific problem, not a checksum.
@@ -34,8 +34,11 @@ OTHER=$((ME == 4242 ? 4243 : 4242))
 patched uid uid "$OTHER"
 refused refuse-foreign-user "$TMP/uid.dmtcp" "belongs to user $OTHER" "you are user $ME" "!checksum"
 
-patched version version 2
-refused refuse-foreign-newer-version "$TMP/version.dmtcp" "newer" "format 2" "reads format 1" "!checksum"
+patched version version 3
+refused refuse-foreign-newer-version "$TMP/version.dmtcp" "newer" "format 3" "reads format 2" "!checksum"
+
+patched version1 version 1
+refused refuse-foreign-older-version "$TMP/version1.dmtcp" "older" "format 1" "reads format 2" "!checksum"
 
 patched version0 version 0
 refused refuse-foreign-version-0 "$TMP/version0.dmtcp" "(unknown|unsupported|invalid).*format 0" "!newer" "!checksum"

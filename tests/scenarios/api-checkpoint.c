@@ -39,7 +39,7 @@ static void *checkpointer(void *arg)
 static int mode_is_restart(const char *m)
 {
     return !strcmp(m, "restart") || !strcmp(m, "restart2") || !strcmp(m, "ckpt-after-restart") ||
-           !strcmp(m, "generations");
+           !strcmp(m, "generations") || !strcmp(m, "forked-restart") || !strcmp(m, "raw");
 }
 
 int main(void)
@@ -64,7 +64,7 @@ int main(void)
         if (rc != DMTCP_NOT_PRESENT)
             fail("without the engine dmtcp_checkpoint() returned %d, expected DMTCP_NOT_PRESENT", rc);
     } else {
-        int want = !strcmp(mode, "continue") ? DMTCP_AFTER_CHECKPOINT
+        int want = !strcmp(mode, "continue") || !strcmp(mode, "forked") ? DMTCP_AFTER_CHECKPOINT
                    : mode_is_restart(mode)    ? DMTCP_AFTER_RESTART
                                               : 0;
         if (want && rc != want)

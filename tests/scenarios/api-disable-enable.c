@@ -53,7 +53,7 @@ int main(void)
         fail("disable/enable returned %d %d %d %d (engine %s)", rc1, rc2, rc3, rc4,
              enabled ? "present" : "absent");
     const char *mode = scen_mode();
-    if (enabled && !strcmp(mode, "continue") && local_ckpts() < 1)
+    if (enabled && (!strcmp(mode, "continue") || !strcmp(mode, "forked")) && local_ckpts() < 1)
         fail("the checkpoint requested while disabled never ran");
     if (!calls_ok(dmtcp_disable_ckpt(), enabled) || !calls_ok(dmtcp_enable_ckpt(), enabled))
         fail("disable/enable after the check failed");

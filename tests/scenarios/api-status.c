@@ -52,11 +52,11 @@ int main(void)
     int rc = dmtcp_get_local_status(&ckpts, &restarts);
     if (rc == DMTCP_NOT_PRESENT || rc == DMTCP_ERROR)
         fail("dmtcp_get_local_status returned %d", rc);
-    if (!strcmp(mode, "continue") && (ckpts < 1 || restarts != 0))
+    if ((!strcmp(mode, "continue") || !strcmp(mode, "forked")) && (ckpts < 1 || restarts != 0))
         fail("continued after a checkpoint: local status says %d checkpoints, %d restarts", ckpts,
              restarts);
     if (strncmp(mode, "restart", 7) == 0 || !strcmp(mode, "ckpt-after-restart") ||
-        !strcmp(mode, "generations"))
+        !strcmp(mode, "generations") || !strcmp(mode, "forked-restart") || !strcmp(mode, "raw"))
         if (restarts < 1)
             fail("restarted: local status says %d restarts", restarts);
     if (ckpts + restarts < 1)

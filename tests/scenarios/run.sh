@@ -21,6 +21,13 @@
 #                       restart from the new image, touch `check`, PASS.
 #   generations         the same with five checkpoint/kill/restart rounds
 #                       after the first (only for scenarios that ask for it).
+#   forked              continue, with dmtcp_launch --forked-ckpt: the image
+#                       is written by a copy-on-write child while the program
+#                       runs on.
+#   forked-restart      ckpt-after-restart with --forked-ckpt (the restarted
+#                       process checkpoints forked too).
+#   raw                 restart, with dmtcp_launch --no-gzip (uncompressed
+#                       image); every other mode uses the default, compressed.
 # Before touching `check` the driver writes the mode's name to $SCEN_DIR/mode.
 #
 # Metadata, as comment lines in the scenario's source:
@@ -51,7 +58,7 @@ set -u
 
 SRC=$ROOT/tests/scenarios
 BUILT=$ROOT/build/tests/scenarios
-DEFAULT_MODES="plain continue restart restart2 ckpt-after-restart"
+DEFAULT_MODES="plain continue restart restart2 ckpt-after-restart forked forked-restart raw"
 GENERATIONS=5
 
 ready_or_dead() { [ -e "$RUN_DIR/scen/ready" ] || dead "$1"; }
@@ -84,7 +91,7 @@ check_and_expect() {
 launch() {
     start_coordinator || return 1
     start_bg launch "$BIN/dmtcp_launch" -p "$PORT" -j --ckptdir "$RUN_DIR/ckpt" \
-        "${LAUNCH_OPTS[@]}" "$SCEN_BIN" "${SCEN_ARGS[@]}"
+        "${MODE_OPTS[@]}" "${LAUNCH_OPTS[@]}" "$SCEN_BIN" "${SCEN_ARGS[@]}"
     LAUNCH_PID=$LAST_PID
     wait_ready "$LAUNCH_PID" launch || return 1
     wait_running "$LAUNCH_PID" launch || return 1
@@ -141,12 +148,19 @@ mode_generations() {
 
 run_mode() {
     log "scenario $NAME, mode $MODE, binary $SCEN_BIN"
+    MODE_OPTS=()
+    case $MODE in
+    forked | forked-restart) MODE_OPTS=(--forked-ckpt) ;;
+    raw) MODE_OPTS=(--no-gzip) ;;
+    esac
     case $MODE in
     plain) mode_plain ;;
     continue) mode_continue ;;
     restart) mode_restart ;;
     restart2) mode_restart2 ;;
-    ckpt-after-restart) mode_generations 1 ;;
+    ckpt-after-restart | forked-restart) mode_generations 1 ;;
+    forked) mode_continue ;;
+    raw) mode_restart ;;
     generations) mode_generations "$GENERATIONS" ;;
     *) fail_step "unknown mode '$MODE' in SCEN_MODES" ;;
     esac

@@ -6,9 +6,10 @@
  *   imgtool info IMAGE
  *       prints key=value lines: header fields, the layout offsets, field
  *       offsets within the header and trailer (off_*), and the
- *       payload of the largest region (big_payload_offset/_size) and of the
- *       region whose payload holds the byte at the middle of the file
- *       (mid_in_payload=1 when there is one)
+ *       payload of the largest region (big_payload_offset/_size, and
+ *       big_block_byte: the middle byte of its middle block), and whether
+ *       the byte at the middle of the file lies inside a block's stored
+ *       bytes (mid_in_payload=1)
  *   imgtool set IMAGE FIELD VALUE [--no-reseal]
  *       FIELD: version, arch, page_size, uid, header_size; writes VALUE
  *       (decimal or 0x…) into the header, then reseals it: recomputes
@@ -95,18 +96,35 @@ static int info(const char *path)
         return 0;
     struct image_region *r = malloc(h.nregions * sizeof *r + 1);
     rd(fd, r, h.nregions * sizeof *r, (off_t)h.table_offset, path);
-    uint64_t big = 0, bigoff = 0, mid = (uint64_t)st.st_size / 2;
+    uint64_t big = 0, bigoff = 0, bigbyte = 0, mid = (uint64_t)st.st_size / 2;
     int mid_in = 0;
     for (uint64_t i = 0; i < h.nregions; i++) {
-        if (r[i].payload_size > big) {
+        if (!r[i].payload_size)
+            continue;
+        /* the block table: a byte inside a block's stored bytes (padding
+         * between blocks is not data and is not checked) */
+        struct image_payload_head ph;
+        rd(fd, &ph, sizeof ph, (off_t)r[i].payload_offset, path);
+        if (ph.nextents > (1u << 24) || ph.nblocks > (1u << 24))
+            continue;
+        struct image_block *b = malloc(ph.nblocks * sizeof *b + 1);
+        rd(fd, b, ph.nblocks * sizeof *b,
+           (off_t)(r[i].payload_offset + sizeof ph + ph.nextents * sizeof(struct image_extent)), path);
+        if (r[i].payload_size > big && ph.nblocks) {
             big = r[i].payload_size;
             bigoff = r[i].payload_offset;
+            const struct image_block *m = &b[ph.nblocks / 2];
+            bigbyte = r[i].payload_offset + m->offset + m->stored_len / 2;
         }
-        if (r[i].payload_size && mid >= r[i].payload_offset && mid < r[i].payload_offset + r[i].payload_size)
-            mid_in = 1;
+        for (uint64_t k = 0; k < ph.nblocks; k++)
+            if (mid >= r[i].payload_offset + b[k].offset && mid < r[i].payload_offset + b[k].offset + b[k].stored_len)
+                mid_in = 1;
+        free(b);
     }
-    printf("big_payload_offset=%llu\nbig_payload_size=%llu\nmid_offset=%llu\nmid_in_payload=%d\n",
-           (unsigned long long)bigoff, (unsigned long long)big, (unsigned long long)mid, mid_in);
+    printf("big_payload_offset=%llu\nbig_payload_size=%llu\nbig_block_byte=%llu\nmid_offset=%llu\n"
+           "mid_in_payload=%d\n",
+           (unsigned long long)bigoff, (unsigned long long)big, (unsigned long long)bigbyte,
+           (unsigned long long)mid, mid_in);
     free(r);
     close(fd);
     return 0;

@@ -1,0 +1,246 @@
+/*
+ * load.c — fill a mapped region with its saved pages, checking each block
+ * against its checksum as it is loaded (image format: src/common/image.h).
+ *
+ * A block is read straight into the memory it belongs to when its pages are
+ * contiguous (nearly always); a compressed block is read into a buffer,
+ * checked, and decompressed into place.  No page reaches the restored
+ * program unchecked: the helper jumps to the engine only after every block
+ * of every region has matched its checksum, and a mismatch ends the restart
+ * with a message before that.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* -ffreestanding makes memcpy an ordinary call; xxhash reads unaligned
+ * words through it, which must stay single instructions. */
+#define memcpy(d, s, n) __builtin_memcpy(d, s, n)
+#define XXH_INLINE_ALL
+#define XXH_NO_STREAM
+#include <xxhash.h>
+#undef memcpy
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+#include "common/image.h"
+#include "restart/arch-x86_64.h"
+#include "restart/load.h"
+
+#define LOAD_BLOCK_BYTES ((uint64_t)IMAGE_BLOCK_PAGES * IMAGE_PAGE)
+
+static struct {
+    uint8_t *zbuf; /* a compressed block as stored */
+    uint8_t *raw;  /* a block whose pages are scattered, before copying out */
+    ZSTD_DCtx *dctx;
+} load_io;
+
+static uint64_t load_round(uint64_t n)
+{
+    return (n + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+}
+
+void load_init(uint64_t work_area)
+{
+    uint64_t zcap = load_round(ZSTD_COMPRESSBOUND(LOAD_BLOCK_BYTES));
+    uint64_t dcap = load_round(ZSTD_estimateDCtxSize());
+    long m = rs_mmap(work_area, zcap + LOAD_BLOCK_BYTES + dcap, RS_PROT_READ | RS_PROT_WRITE,
+                     RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED_NOREPLACE, -1, 0);
+    if (m < 0)
+        hs_die("cannot allocate the helper's block buffers", 0, m);
+    load_io.zbuf = (uint8_t *)work_area;
+    load_io.raw = load_io.zbuf + zcap;
+    load_io.dctx = ZSTD_initStaticDCtx(load_io.raw + LOAD_BLOCK_BYTES, dcap);
+    if (!load_io.dctx)
+        hs_die("cannot set up decompression", 0, 0);
+}
+
+void load_fini(void)
+{
+    uint64_t zcap = load_round(ZSTD_COMPRESSBOUND(LOAD_BLOCK_BYTES));
+    uint64_t dcap = load_round(ZSTD_estimateDCtxSize());
+    rs_munmap((uint64_t)load_io.zbuf, zcap + LOAD_BLOCK_BYTES + dcap);
+}
+
+static void load_read(int fd, void *buf, uint64_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len) {
+        uint64_t chunk = len > (1ull << 30) ? (1ull << 30) : len;
+        long n = rs_pread(fd, p, chunk, off);
+        if (n <= 0)
+            hs_die("cannot read the image", 0, n < 0 ? n : -5);
+        p += n;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+}
+
+static const char *load_image_path = "the image";
+
+void load_set_image_path(const char *path)
+{
+    load_image_path = path;
+}
+
+static void load_hex_plain(uint64_t v)
+{
+    char b[17];
+    int n = 0;
+    do
+        b[n++] = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) && n < 16);
+    char out[17];
+    for (int i = 0; i < n; i++)
+        out[i] = b[n - 1 - i];
+    out[n] = 0;
+    hs_say(out);
+}
+
+/* The same one line dmtcp_restart prints for an image it refuses. */
+static __attribute__((noreturn)) void load_corrupt(const struct image_region *r)
+{
+    hs_say("dmtcp_restart: refusing to restart ");
+    hs_say(load_image_path);
+    hs_say(": checksum mismatch in memory region ");
+    load_hex_plain(r->start);
+    hs_say("-");
+    load_hex_plain(r->end);
+    hs_say(": the image is corrupt\n");
+    rs_exit(1);
+}
+
+/* Where the pages of one block go: contiguous (dest) or scattered. */
+struct load_cursor {
+    const struct image_extent *ex;
+    uint64_t ei, ep; /* extent, page within it */
+};
+
+static uint8_t *load_contiguous(const struct image_region *r, const struct load_cursor *c, uint64_t pages)
+{
+    if (c->ex[c->ei].npages - c->ep < pages)
+        return NULL;
+    return (uint8_t *)(r->start + (c->ex[c->ei].first_page + c->ep) * IMAGE_PAGE);
+}
+
+static void load_scatter(const struct image_region *r, struct load_cursor *c, const uint8_t *src, uint64_t pages)
+{
+    while (pages) {
+        uint64_t take = c->ex[c->ei].npages - c->ep;
+        if (take > pages)
+            take = pages;
+        __builtin_memcpy((void *)(r->start + (c->ex[c->ei].first_page + c->ep) * IMAGE_PAGE), src,
+                         take * IMAGE_PAGE);
+        src += take * IMAGE_PAGE;
+        pages -= take;
+        c->ep += take;
+        if (c->ep == c->ex[c->ei].npages) {
+            c->ei++;
+            c->ep = 0;
+        }
+    }
+}
+
+static void load_skip(struct load_cursor *c, uint64_t pages)
+{
+    while (pages) {
+        uint64_t take = c->ex[c->ei].npages - c->ep;
+        if (take > pages)
+            take = pages;
+        pages -= take;
+        c->ep += take;
+        if (c->ep == c->ex[c->ei].npages) {
+            c->ei++;
+            c->ep = 0;
+        }
+    }
+}
+
+void load_region(int img, const struct image_region *r, uint64_t head_area)
+{
+    if (!r->payload_offset)
+        return;
+    struct image_payload_head ph;
+    load_read(img, &ph, sizeof ph, r->payload_offset);
+    /* dmtcp_restart checked the head's layout; its checksum is checked
+     * again here because the head steers every write below. */
+    if (ph.nextents > (r->end - r->start) / IMAGE_PAGE || ph.nblocks > (r->end - r->start) / IMAGE_PAGE + 1)
+        load_corrupt(r);
+    uint64_t hb = image_head_bytes(ph.nextents, ph.nblocks);
+    if (hb > r->payload_size)
+        load_corrupt(r);
+    long m = rs_mmap(head_area, load_round(hb), RS_PROT_READ | RS_PROT_WRITE,
+                     RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1, 0);
+    if (m < 0)
+        hs_die("cannot allocate memory for a region's page list", 0, m);
+    uint8_t *head = (uint8_t *)head_area;
+    load_read(img, head, hb, r->payload_offset);
+    if (XXH64(head, hb, 0) != r->checksum)
+        load_corrupt(r);
+    struct load_cursor c = {(const struct image_extent *)(head + sizeof ph), 0, 0};
+    const struct image_block *blocks = (const struct image_block *)(c.ex + ph.nextents);
+    for (uint64_t k = 0; k < ph.nblocks; k++) {
+        const struct image_block *b = &blocks[k];
+        uint64_t pages = b->raw_len / IMAGE_PAGE;
+        uint8_t *dest = load_contiguous(r, &c, pages);
+        uint64_t off = r->payload_offset + b->offset;
+        if (b->codec == CODEC_RAW) {
+            uint8_t *into = dest ? dest : load_io.raw;
+            load_read(img, into, b->raw_len, off);
+            if (XXH3_64bits(into, b->raw_len) != b->checksum)
+                load_corrupt(r);
+            if (!dest)
+                load_scatter(r, &c, into, pages);
+        } else {
+            load_read(img, load_io.zbuf, b->stored_len, off);
+            if (XXH3_64bits(load_io.zbuf, b->stored_len) != b->checksum)
+                load_corrupt(r);
+            uint8_t *into = dest ? dest : load_io.raw;
+            size_t n = ZSTD_decompressDCtx(load_io.dctx, into, b->raw_len, load_io.zbuf, b->stored_len);
+            if (ZSTD_isError(n) || n != b->raw_len)
+                load_corrupt(r);
+            if (!dest)
+                load_scatter(r, &c, into, pages);
+        }
+        if (dest)
+            load_skip(&c, pages);
+    }
+    rs_munmap(head_area, load_round(hb));
+}
+
+/* ---- what libzstd needs from a C library -------------------------------
+ * Stack-protector failures end the restart; the legacy-format decoders,
+ * the only callers of malloc, never run (Stasis writes current frames
+ * only), and fail cleanly if a corrupt frame reached them. */
+void __stack_chk_fail(void)
+{
+    hs_die("stack smashing detected in the restart helper", 0, 0);
+}
+/* libzstd's tracing hooks: none (a zero context turns tracing off). */
+unsigned long long ZSTD_trace_decompress_begin(const void *dctx);
+void ZSTD_trace_decompress_end(unsigned long long ctx, const void *trace);
+unsigned long long ZSTD_trace_decompress_begin(const void *dctx)
+{
+    (void)dctx;
+    return 0;
+}
+void ZSTD_trace_decompress_end(unsigned long long ctx, const void *trace)
+{
+    (void)ctx;
+    (void)trace;
+}
+void *malloc(size_t n)
+{
+    (void)n;
+    return NULL;
+}
+void *calloc(size_t n, size_t m)
+{
+    (void)n;
+    (void)m;
+    return NULL;
+}
+void free(void *p)
+{
+    (void)p;
+}

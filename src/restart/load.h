@@ -1,0 +1,26 @@
+/*
+ * load.h — the restart helper's block loader (load.c) and the few helper
+ * functions it shares (helper.c).
+ */
+#ifndef STASIS_RESTART_LOAD_H
+#define STASIS_RESTART_LOAD_H
+
+#include <stdint.h>
+
+#include "common/image.h"
+
+/* Set up the block buffers and the decompressor at work_area. */
+void load_init(uint64_t work_area);
+/* The image's path, for messages. */
+void load_set_image_path(const char *path);
+/* Give the buffers back (before the jump to the engine). */
+void load_fini(void);
+/* Fill region r (already mapped writable) from image fd img; its payload
+ * head is read into a scratch mapping at head_area. */
+void load_region(int img, const struct image_region *r, uint64_t head_area);
+
+void hs_say(const char *s);
+void hs_hex(uint64_t v);
+__attribute__((noreturn)) void hs_die(const char *what, const char *detail, long err);
+
+#endif
