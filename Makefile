@@ -73,7 +73,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -o $@ $< $(COMMON_OBJ)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(COMMON_OBJ) -lzstd
 
 SCEN_SRC := $(wildcard tests/scenarios/*.c)
 SCEN_BIN := $(SCEN_SRC:tests/scenarios/%.c=$(BUILD)/tests/scenarios/%)

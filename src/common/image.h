@@ -14,12 +14,15 @@
  *
  * A region payload starts with its head, then holds its blocks:
  *   struct image_payload_head; struct image_extent[nextents];
- *   struct image_block[nblocks]; padding to a page; the blocks' bytes.
+ *   struct image_extent[ninherit]; struct image_block[nblocks];
+ *   padding to a page; the blocks' bytes.
  * The extents name the pages stored, in address order; the pages of every
  * extent, taken in order, are cut into blocks of IMAGE_BLOCK_PAGES pages (the
  * last may be shorter).  Each block is stored raw (page-aligned in the file,
  * so it can be mapped) or as one zstd frame, with an XXH3-64 checksum of the
  * bytes stored, so any block can be checked on its own as it is loaded.
+ * Pages named by an inherited extent (incremental images) hold what the same
+ * address held in the parent image, which may itself inherit them.
  * Pages of the region that no extent names are zero (anonymous memory) or
  * come from the backing file (MAP_SHARED file mappings: the file is the truth).
  */
@@ -56,8 +59,11 @@ struct image_extent {
 };
 
 struct image_payload_head {
-    uint64_t nextents;
+    uint64_t nextents; /* runs of pages stored in this payload */
     uint64_t nblocks;
+    uint64_t ninherit; /* runs of pages whose bytes are in the parent image
+                          (incremental images only; see image_header.parent) */
+    uint64_t reserved;
 };
 
 #define IMAGE_BLOCK_PAGES 256u /* 1 MiB of memory per block */
@@ -76,11 +82,12 @@ struct image_block {
     uint64_t checksum;   /* XXH3-64 of the stored bytes, seed 0 */
 };
 
-/* Bytes of a payload's head (before its padding to a page). */
-static inline uint64_t image_head_bytes(uint64_t nextents, uint64_t nblocks)
+/* Bytes of a payload's head (before its padding to a page): the head, the
+ * stored extents, the inherited extents, the block table. */
+static inline uint64_t image_head_bytes(const struct image_payload_head *h)
 {
-    return sizeof(struct image_payload_head) + nextents * sizeof(struct image_extent) +
-           nblocks * sizeof(struct image_block);
+    return sizeof(struct image_payload_head) + (h->nextents + h->ninherit) * sizeof(struct image_extent) +
+           h->nblocks * sizeof(struct image_block);
 }
 
 struct image_region {
@@ -131,6 +138,11 @@ struct image_header {
     char program[256];        /* short name of the program */
     char cmdline[1024];       /* argv joined by spaces, for tools */
     char host[64];
+    /* incremental images: the image this one builds on (0/"" when full) */
+    uint64_t parent_checksum; /* its header_checksum */
+    uint32_t chain_depth;     /* images back to the full one */
+    uint32_t reserved0;
+    char parent[256];         /* its file name, in this image's directory */
     uint64_t header_checksum; /* XXH64 of the header with this field zero */
 };
 
@@ -180,5 +192,29 @@ struct restart_info {
     uint64_t helper_end;
 };
 #define RESTART_INFO_MAGIC 0x52535452u
+
+/* The restart plan for an incremental image, which dmtcp_restart works out
+ * (src/restart-cli/chain.c) and the helper carries out: which blocks of the
+ * older images of the chain hold the pages the newest image inherits, and
+ * where each of those pages goes.  A plan is a struct plan_head, then
+ * nblocks times a struct plan_block followed by its ncopies plan_copy. */
+#define PLAN_MAGIC 0x4e414c50u
+struct plan_head {
+    uint32_t magic;
+    uint32_t nimages; /* the older images, in the order their fds are passed */
+    uint64_t nblocks;
+};
+struct plan_block {
+    uint32_t image;      /* 0 = the parent, 1 = its parent, ... */
+    uint32_t ncopies;
+    uint64_t offset;     /* of the stored bytes in that image file */
+    uint32_t stored_len, raw_len, codec, reserved;
+    uint64_t checksum;   /* XXH3-64 of the stored bytes */
+};
+struct plan_copy {
+    uint32_t first_page; /* within the block */
+    uint32_t npages;
+    uint64_t addr;       /* where they go in the restored process */
+};
 
 #endif

@@ -105,15 +105,47 @@ static int image_check_header(const struct image_header *h, uint64_t size, const
  * exactly those pages, lie inside the payload in order, and raw blocks be
  * page-aligned.  With full set, every block's bytes are checked against
  * its checksum too.  Returns 0, -1 (malformed) or -2 (checksum mismatch). */
-static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap, int full)
+/* Extents inside the region, ascending and apart; returns pages or -1. */
+static int64_t image_check_extent_list(const struct image_extent *e, uint64_t n, uint64_t region_pages)
+{
+    uint64_t pages = 0, min_next = 0;
+    for (uint64_t j = 0; j < n; j++) {
+        if (e[j].npages == 0 || e[j].first_page < min_next || e[j].first_page >= region_pages ||
+            e[j].npages > region_pages - e[j].first_page)
+            return -1;
+        min_next = e[j].first_page + e[j].npages;
+        pages += e[j].npages;
+    }
+    return (int64_t)pages;
+}
+
+/* No page both stored and inherited. */
+static int image_check_disjoint(const struct image_extent *a, uint64_t na, const struct image_extent *b,
+                                uint64_t nb)
+{
+    uint64_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (a[i].first_page + a[i].npages <= b[j].first_page)
+            i++;
+        else if (b[j].first_page + b[j].npages <= a[i].first_page)
+            j++;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap, int full,
+                               int has_parent)
 {
     struct image_payload_head ph;
     uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
     if (r->payload_size < IMAGE_PAGE || image_read_at(fd, &ph, sizeof ph, r->payload_offset) < 0)
         return -1;
-    if (ph.nextents > region_pages || ph.nblocks > region_pages / IMAGE_BLOCK_PAGES + 1)
+    if (ph.nextents > region_pages || ph.ninherit > region_pages || ph.nblocks > region_pages / IMAGE_BLOCK_PAGES + 1 ||
+        (ph.ninherit && !has_parent))
         return -1;
-    uint64_t hb = image_head_bytes(ph.nextents, ph.nblocks);
+    uint64_t hb = image_head_bytes(&ph);
     uint64_t data_start = (hb + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
     if (data_start > r->payload_size)
         return -1;
@@ -128,17 +160,15 @@ static int image_check_payload(int fd, const struct image_region *r, uint8_t *bu
         goto out;
     }
     const struct image_extent *e = (const struct image_extent *)(head + sizeof ph);
-    uint64_t pages = 0, min_next = 0;
-    for (uint64_t j = 0; j < ph.nextents; j++) {
-        if (e[j].npages == 0 || e[j].first_page < min_next || e[j].first_page >= region_pages ||
-            e[j].npages > region_pages - e[j].first_page)
-            goto out;
-        min_next = e[j].first_page + e[j].npages;
-        pages += e[j].npages;
-    }
-    if (pages != r->stored_pages || ph.nblocks != (pages + IMAGE_BLOCK_PAGES - 1) / IMAGE_BLOCK_PAGES)
+    const struct image_extent *inh = e + ph.nextents;
+    int64_t pages = image_check_extent_list(e, ph.nextents, region_pages);
+    if (pages < 0 || image_check_extent_list(inh, ph.ninherit, region_pages) < 0 ||
+        image_check_disjoint(e, ph.nextents, inh, ph.ninherit) < 0)
         goto out;
-    const struct image_block *blk = (const struct image_block *)(e + ph.nextents);
+    if ((uint64_t)pages != r->stored_pages ||
+        ph.nblocks != ((uint64_t)pages + IMAGE_BLOCK_PAGES - 1) / IMAGE_BLOCK_PAGES)
+        goto out;
+    const struct image_block *blk = (const struct image_block *)(inh + ph.ninherit);
     uint64_t pos = data_start;
     for (uint64_t k = 0; k < ph.nblocks; k++) {
         const struct image_block *b = &blk[k];
@@ -227,10 +257,10 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
         int bad_path = r->path_len && (r->path_offset >= hdr->strings_size ||
                                        r->path_len >= hdr->strings_size - r->path_offset ||
                                        strings[r->path_offset + r->path_len] != 0);
-        int bad_payload = r->payload_size &&
-                          (r->payload_offset < IMAGE_HEADER_SIZE || r->payload_offset % IMAGE_PAGE ||
-                           r->payload_offset > hdr->table_offset ||
-                           r->payload_size > hdr->table_offset - r->payload_offset);
+        int bad_payload = r->payload_size ? (r->payload_offset < IMAGE_HEADER_SIZE || r->payload_offset % IMAGE_PAGE ||
+                                             r->payload_offset > hdr->table_offset ||
+                                             r->payload_size > hdr->table_offset - r->payload_offset)
+                                          : (r->payload_offset != 0 || r->stored_pages != 0);
         if (r->start >= r->end || (r->start | r->end) % IMAGE_PAGE || r->kind < REGION_ANON_PRIVATE ||
             r->kind > REGION_RESERVED || bad_path || bad_payload) {
             image_bad(err, cap, path, "region %llu is malformed: the image is corrupt", (unsigned long long)i);
@@ -242,7 +272,7 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
                       (unsigned long long)r->start, (unsigned long long)r->end);
             goto out;
         }
-        int prc = r->payload_size ? image_check_payload(fd, r, buf, bufcap, full) : 0;
+        int prc = r->payload_size ? image_check_payload(fd, r, buf, bufcap, full, hdr->parent_checksum != 0) : 0;
         if (prc == -2) {
             image_bad(err, cap, path, "checksum mismatch in memory region %llx-%llx: the image is corrupt",
                       (unsigned long long)r->start, (unsigned long long)r->end);

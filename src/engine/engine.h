@@ -34,6 +34,8 @@ struct engine_config {
     int compress;   /* DMTCP_GZIP: zstd-compress image blocks (default 1) */
     int zstd_level; /* STASIS_ZSTD_LEVEL (default 1) */
     int forked;     /* STASIS_FORKED_CKPT: write images from a copy-on-write child */
+    int incremental; /* STASIS_INCREMENTAL: store only pages that changed */
+    int full_every;  /* STASIS_FULL_EVERY: at most this many images per chain (default 8) */
     char libdir[1024];
     char program[256];
 };
@@ -100,6 +102,7 @@ int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd);
 /* ---- memory and image (memory.c, image_write.c) ---------------------- */
 struct image_result {
     char path[1024];
+    uint64_t header_checksum;
     uint64_t bytes;
     uint64_t usec;
     char error[512];
@@ -113,7 +116,21 @@ struct image_fork {
 };
 int image_fork_start(uint64_t generation, const char *dir, struct image_fork *f);
 int image_fork_finish(struct image_fork *f, struct image_result *res);
+/* Incremental checkpoints (image_delta.c).  Program side: prepare decides
+ * full or incremental before the write; after takes the result. */
+void delta_prepare(const char *path, uint64_t generation);
+void delta_after(int ok, const struct image_result *res, uint64_t generation);
+void delta_after_restart(void);
+/* Writer side (in the process or its forked writer). */
+struct image_header;
+void delta_writer_begin(struct image_header *h);
+int delta_hashing(void);
+int delta_page(uint64_t addr, const void *page);
+void delta_break_run(void);
+int delta_writer_end(int ok);
 const char *image_current_path(void);
+const char *image_current_path_in(const char *dir);
+extern pid_t image_presence_pid;
 
 /* ---- restore (restore.c) --------------------------------------------- */
 void restore_entry(struct restart_info *info) __attribute__((noreturn));

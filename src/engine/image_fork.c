@@ -75,6 +75,7 @@ int image_fork_start(uint64_t generation, const char *dir, struct image_fork *f)
         if (sys_call0(SYS_getppid) != parent)
             sys_call1(SYS_exit_group, 1);
         prctl(PR_SET_NAME, "stasis-writer");
+        image_presence_pid = parent;
         static struct image_fork_report rep;
         rep.rc = image_write(generation, dir, &rep.res);
         const char *p8 = (const char *)&rep;

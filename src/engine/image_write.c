@@ -30,8 +30,9 @@ struct image_writer {
     int fd;
     uint64_t off;            /* next free offset in the image */
     struct image_header hdr;
-    struct memory_buf table, strings, present, extents, blocks;
+    struct memory_buf table, strings, present, extents, inherit, blocks;
     struct memory_buf stage, cbuf, zstd_ws; /* compression only */
+    int shared_pagemap_fd;                  /* where shared memory's pages are looked up */
     ZSTD_CCtx *zstd;                        /* NULL: blocks are stored raw */
     int level;
     uint64_t memory_bytes, stored_bytes;
@@ -40,6 +41,7 @@ struct image_writer {
 };
 
 static char image_path_cache[1024];
+pid_t image_presence_pid; /* set in a forked writer: the program's real pid */
 static uint64_t image_main_stack_end;
 
 static void image_name(char *out, size_t cap, const char *dir);
@@ -51,6 +53,14 @@ const char *image_current_path(void)
         char unused[8];
         image_name(unused, sizeof unused, engine_config.ckptdir);
     }
+    return image_path_cache;
+}
+
+/* The image this process writes into dir. */
+const char *image_current_path_in(const char *dir)
+{
+    char unused[8];
+    image_name(unused, sizeof unused, dir);
     return image_path_cache;
 }
 
@@ -125,36 +135,58 @@ static void image_classify(const struct memory_area *a, struct image_region *r)
         r->kind = a->shared ? REGION_FILE_SHARED : REGION_FILE_PRIVATE;
 }
 
-/* Build the extent list of the pages worth storing; returns pages stored. */
+static void image_extend(struct memory_buf *list, struct image_extent **cur, uint64_t page)
+{
+    if (*cur) {
+        (*cur)->npages++;
+        return;
+    }
+    struct image_extent e = {page, 1};
+    memory_buf_append(list, &e, sizeof e); /* reserved up front: cannot fail */
+    *cur = (struct image_extent *)(list->data + list->len - sizeof e);
+}
+
+/* Build the extent lists of the pages worth storing and (incremental
+ * images) of those the previous image holds unchanged; returns pages stored. */
 static uint64_t image_select_pages(struct image_writer *w, int pagemap_fd, const struct memory_area *a,
                                    const struct image_region *r)
 {
     uint64_t npages = (a->end - a->start) / IMAGE_PAGE;
     w->extents.len = 0;
-    if (npages > w->present.cap || (npages / 2 + 1) * sizeof(struct image_extent) > w->extents.cap)
+    w->inherit.len = 0;
+    if (npages > w->present.cap || (npages / 2 + 1) * sizeof(struct image_extent) > w->extents.cap ||
+        (npages / 2 + 1) * sizeof(struct image_extent) > w->inherit.cap)
         return UINT64_MAX; /* cannot happen: buffers are sized for the largest area */
+    if (r->kind == REGION_ANON_SHARED)
+        pagemap_fd = w->shared_pagemap_fd;
     if (memory_pages_present(pagemap_fd, a->start, a->end, w->present.data) < 0)
         memset(w->present.data, 1, npages); /* no pagemap: look at every page */
     int skip_zero = r->kind != REGION_FILE_PRIVATE;
+    /* the writer's own stack changes while it is written: no hashes for it */
+    uint64_t sp = (uint64_t)__builtin_frame_address(0);
+    int hashing = delta_hashing() && !(sp >= a->start && sp < a->end);
     uint64_t stored = 0;
-    struct image_extent *cur = NULL;
+    struct image_extent *cur = NULL, *icur = NULL;
     for (uint64_t i = 0; i < npages; i++) {
+        const void *page = (const void *)(a->start + i * IMAGE_PAGE);
         int keep = w->present.data[i];
-        if (keep && skip_zero && memory_page_is_zero((const void *)(a->start + i * IMAGE_PAGE)))
+        if (keep && skip_zero && memory_page_is_zero(page))
             keep = 0;
         if (!keep) {
+            cur = icur = NULL;
+            delta_break_run();
+            continue;
+        }
+        if (hashing && delta_page(a->start + i * IMAGE_PAGE, page) == 1) {
             cur = NULL;
+            image_extend(&w->inherit, &icur, i);
             continue;
         }
+        icur = NULL;
         stored++;
-        if (cur) {
-            cur->npages++;
-            continue;
-        }
-        struct image_extent e = {i, 1};
-        memory_buf_append(&w->extents, &e, sizeof e); /* reserved up front: cannot fail */
-        cur = (struct image_extent *)(w->extents.data + w->extents.len - sizeof e);
+        image_extend(&w->extents, &cur, i);
     }
+    delta_break_run();
     return stored;
 }
 
@@ -263,8 +295,9 @@ static int image_write_payload(struct image_writer *w, const struct memory_area 
                                uint64_t stored)
 {
     struct image_payload_head head = {w->extents.len / sizeof(struct image_extent),
-                                      (stored + IMAGE_BLOCK_PAGES - 1) / IMAGE_BLOCK_PAGES};
-    uint64_t head_bytes = image_head_bytes(head.nextents, head.nblocks);
+                                      (stored + IMAGE_BLOCK_PAGES - 1) / IMAGE_BLOCK_PAGES,
+                                      w->inherit.len / sizeof(struct image_extent), 0};
+    uint64_t head_bytes = image_head_bytes(&head);
     if (head.nblocks * sizeof(struct image_block) > w->blocks.cap)
         return image_fail(w, EOVERFLOW, "an area grew while writing");
     w->off = (w->off + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1); /* payloads start on a page */
@@ -299,13 +332,17 @@ static int image_write_payload(struct image_writer *w, const struct memory_area 
     XXH64_reset(&st, 0);
     XXH64_update(&st, &head, sizeof head);
     XXH64_update(&st, w->extents.data, w->extents.len);
+    XXH64_update(&st, w->inherit.data, w->inherit.len);
     XXH64_update(&st, blocks, head.nblocks * sizeof *blocks);
     uint64_t o = r->payload_offset;
     rc = image_pwrite_all(w, &head, sizeof head, o);
     if (rc == 0)
         rc = image_pwrite_all(w, w->extents.data, w->extents.len, o + sizeof head);
     if (rc == 0)
-        rc = image_pwrite_all(w, blocks, head.nblocks * sizeof *blocks, o + sizeof head + w->extents.len);
+        rc = image_pwrite_all(w, w->inherit.data, w->inherit.len, o + sizeof head + w->extents.len);
+    if (rc == 0)
+        rc = image_pwrite_all(w, blocks, head.nblocks * sizeof *blocks,
+                              o + sizeof head + w->extents.len + w->inherit.len);
     if (rc < 0)
         return rc;
     r->payload_size = w->off - r->payload_offset;
@@ -489,6 +526,15 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
         goto out;
     }
     int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    /* A forked writer has no page tables for shared memory (the kernel does
+     * not copy them at fork; the pages stay in the shared object): it asks
+     * the program's page map which of them hold data. */
+    w.shared_pagemap_fd = pagemap_fd;
+    if (image_presence_pid) {
+        char pm[64];
+        snprintf(pm, sizeof pm, "/proc/%d/pagemap", (int)image_presence_pid);
+        w.shared_pagemap_fd = open(pm, O_RDONLY | O_CLOEXEC);
+    }
     struct memory_buf text = {0}, areas = {0};
     size_t count = 0;
     /* Size every buffer for the largest area first, then read the maps again,
@@ -503,6 +549,7 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
     if (rc == 0 &&
         (memory_buf_reserve(&w.present, maxpages) < 0 ||
          memory_buf_reserve(&w.extents, (maxpages / 2 + 1) * sizeof(struct image_extent)) < 0 ||
+         memory_buf_reserve(&w.inherit, (maxpages / 2 + 1) * sizeof(struct image_extent)) < 0 ||
          memory_buf_reserve(&w.blocks, (maxpages / IMAGE_BLOCK_PAGES + 1) * sizeof(struct image_block)) < 0 ||
          image_compressor_init(&w) < 0 ||
          memory_buf_reserve(&w.table, (count + 64) * sizeof(struct image_region)) < 0 ||
@@ -519,6 +566,7 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
         for (int i = 0; i < threads_state.nrecs; i++)
             nthreads += threads_state.recs[i].in_use != 0;
         image_fill_header(&w, generation, (size_t)nthreads);
+        delta_writer_begin(&w.hdr);
         /* The main stack: the kernel names it [stack] only in the process it
          * created, so its top is remembered (before any memory is written,
          * so the image holds it) for later generations. */
@@ -559,12 +607,15 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
     }
     if (pagemap_fd >= 0)
         close(pagemap_fd);
+    if (w.shared_pagemap_fd >= 0 && w.shared_pagemap_fd != pagemap_fd)
+        close(w.shared_pagemap_fd);
     memory_buf_free(&text);
     memory_buf_free(&areas);
     memory_buf_free(&w.table);
     memory_buf_free(&w.strings);
     memory_buf_free(&w.present);
     memory_buf_free(&w.extents);
+    memory_buf_free(&w.inherit);
     memory_buf_free(&w.blocks);
     memory_buf_free(&w.stage);
     memory_buf_free(&w.cbuf);
@@ -585,6 +636,8 @@ out:
         unlink(tmp);
         snprintf(res->error, sizeof res->error, "%s", w.error);
     }
+    delta_writer_end(rc == 0);
+    res->header_checksum = w.hdr.header_checksum;
     res->bytes = w.off;
     res->usec = (image_now_ns(CLOCK_MONOTONIC) - t0) / 1000;
     return rc;

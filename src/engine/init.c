@@ -119,6 +119,10 @@ static void engine_read_config(void)
     c->compress = engine_env_int("DMTCP_GZIP", 1) != 0;
     c->zstd_level = engine_env_int("STASIS_ZSTD_LEVEL", 1);
     c->forked = engine_env_int("STASIS_FORKED_CKPT", 0) != 0;
+    c->incremental = engine_env_int("STASIS_INCREMENTAL", 0) != 0;
+    c->full_every = engine_env_int("STASIS_FULL_EVERY", 8);
+    if (c->full_every < 1 || c->full_every > 64)
+        c->full_every = 8;
     if (c->zstd_level < -7 || c->zstd_level > 19)
         c->zstd_level = 1;
     engine_env_str(c->libdir, sizeof c->libdir, "STASIS_LIBDIR", "");

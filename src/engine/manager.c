@@ -310,6 +310,9 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         const char *dir = coord_dir[0] ? coord_dir : engine_config.ckptdir;
         struct image_fork fk;
         int rc;
+        char path[1024];
+        snprintf(path, sizeof path, "%s", image_current_path_in(dir));
+        delta_prepare(path, generation);
         if (engine_config.forked && (rc = image_fork_start(generation, dir, &fk)) == 0) {
             /* the snapshot exists: the program goes on while it is written */
             plugin_dispatch(DMTCP_EVENT_RESUME, &data);
@@ -324,6 +327,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
                             (unsigned long long)generation, strerror(-rc));
             rc = image_write(generation, dir, &res);
         }
+        delta_after(rc == 0, &res, generation);
         struct msg_ckpt_done d;
         memset(&d, 0, sizeof d);
         d.status = rc < 0 ? -rc : 0;
@@ -347,6 +351,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         if (!released)
             plugin_dispatch(DMTCP_EVENT_RESUME, &data);
     } else {
+        delta_after_restart();
         manager_restarted();
         data.is_restart = 1;
     }

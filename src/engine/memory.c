@@ -106,6 +106,14 @@ void memory_buf_free(struct memory_buf *b)
     b->len = b->cap = 0;
 }
 
+void memory_buf_forget(struct memory_buf *b)
+{
+    if (b->data)
+        memory_own_set(b->data, b->cap, NULL, 0);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
 static uint64_t memory_hex(const char **p)
 {
     uint64_t v = 0;

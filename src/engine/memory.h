@@ -24,6 +24,9 @@ struct memory_buf {
 int memory_buf_reserve(struct memory_buf *b, size_t need);
 int memory_buf_append(struct memory_buf *b, const void *p, size_t n);
 void memory_buf_free(struct memory_buf *b);
+/* Drop a buffer that is not mapped any more (after a restart) without
+ * unmapping whatever may now be at its address. */
+void memory_buf_forget(struct memory_buf *b);
 int memory_buf_is_own(uint64_t start, uint64_t end);
 int memory_own_overlap(uint64_t start, uint64_t end, uint64_t *own_start, uint64_t *own_end);
 

@@ -64,5 +64,9 @@ void launch_set_env(const struct launch_opts *o, const struct launch_paths *p,
         setenv("STASIS_ZSTD_LEVEL", o->zstd_level, 1);
     if (o->forked)
         setenv("STASIS_FORKED_CKPT", "1", 1);
+    if (o->incremental)
+        setenv("STASIS_INCREMENTAL", "1", 1);
+    if (o->full_every)
+        setenv("STASIS_FULL_EVERY", o->full_every, 1);
     setenv("STASIS_LIBDIR", p->libdir, 1);
 }

@@ -23,6 +23,8 @@ struct launch_opts {
     int quiet;
     int gzip;                    /* -1 = not given (env DMTCP_GZIP or on), 0 off, 1 on */
     int forked;                  /* --forked-ckpt */
+    int incremental;             /* --incremental */
+    const char *full_every;      /* --full-every N */
     const char *zstd_level;      /* --zstd-level N */
     char **argv;                 /* PROGRAM ARGS… */
 };

@@ -39,6 +39,11 @@ static void launch_usage(FILE *f)
 "  --forked-ckpt          write images from a copy-on-write child so the program is\n"
 "                         stopped only while its threads are parked (env\n"
 "                         STASIS_FORKED_CKPT=1; default off; see dmtcp_launch(1))\n"
+"  --incremental          after the first, images hold only the pages that changed and\n"
+"                         name the image they build on (ckpt_*.g<N>.dmtcp, kept beside\n"
+"                         them) (env STASIS_INCREMENTAL=1; default off)\n"
+"  --full-every N         with --incremental: every Nth image is full, and older\n"
+"                         images of the chain are deleted (env STASIS_FULL_EVERY; default 8)\n"
 "\n"
 "Other:\n"
 "  -q, --quiet            no messages from Stasis (STASIS_QUIET=1)\n"
@@ -90,6 +95,11 @@ static int launch_opt_value(int argc, char **argv, int *i, struct launch_opts *o
             o->ckpt_signal = launch_signal(v);
     } else if (M(NULL, "--with-plugin")) {
         o->plugins = v;
+    } else if (M(NULL, "--full-every")) {
+        int n;
+        if (m == CLIOPT_YES && (cliopt_uint(v, &n) < 0 || n < 1 || n > 64))
+            launch_usage_error("invalid --full-every '%s': expected a number from 1 to 64", v);
+        o->full_every = v;
     } else if (M(NULL, "--zstd-level")) {
         int lv;
         const char *num = v && v[0] == '-' ? v + 1 : v;
@@ -122,6 +132,8 @@ static int launch_opt_flag(int argc, char **argv, int *i, struct launch_opts *o)
         o->gzip = 0;
     else if (F(NULL, "--forked-ckpt"))
         o->forked = 1;
+    else if (F(NULL, "--incremental"))
+        o->incremental = 1;
     else if (F(NULL, "--help")) {
         launch_usage(stdout);
         exit(0);

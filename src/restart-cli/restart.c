@@ -24,6 +24,7 @@
 #include "common/coordclient.h"
 #include "common/image_check.h"
 #include "common/proto.h"
+#include "restart-cli/chain.h"
 
 static void restart_usage(FILE *f)
 {
@@ -132,7 +133,10 @@ static int restart_info_fd(const struct restart_info *ri)
     return fd;
 }
 
-static void restart_exec(const char *helper, const char *image, struct restart_info *ri)
+/* Exec the helper for one image: argv is the image's fd, the restart
+ * information's, then (incremental images) the plan's and the older images'. */
+static void restart_exec(const char *helper, const char *image, struct restart_info *ri,
+                         const struct chain_result *chain)
 {
     if (!realpath(image, ri->image_path))
         snprintf(ri->image_path, sizeof ri->image_path, "%s", image);
@@ -142,11 +146,26 @@ static void restart_exec(const char *helper, const char *image, struct restart_i
         exit(1);
     }
     int info = restart_info_fd(ri);
-    char a1[16], a2[16];
-    snprintf(a1, sizeof a1, "%d", img);
-    snprintf(a2, sizeof a2, "%d", info);
+    static char num[3 + CHAIN_MAX][16];
+    char *args[5 + CHAIN_MAX];
+    int n = 0;
+    args[n++] = "stasis-restart";
+    snprintf(num[0], sizeof num[0], "%d", img);
+    snprintf(num[1], sizeof num[1], "%d", info);
+    snprintf(num[2], sizeof num[2], "%d", chain->plan_fd);
+    if (chain->plan_fd >= 0)
+        fcntl(chain->plan_fd, F_SETFD, 0);
+    args[n++] = num[0];
+    args[n++] = num[1];
+    args[n++] = num[2];
+    for (int i = 0; i < chain->nimages; i++) {
+        fcntl(chain->fds[i], F_SETFD, 0); /* opened close-on-exec: this one is the helper's */
+        snprintf(num[3 + i], sizeof num[3 + i], "%d", chain->fds[i]);
+        args[n++] = num[3 + i];
+    }
+    args[n] = NULL;
     fflush(NULL);
-    execl(helper, "stasis-restart", a1, a2, (char *)NULL);
+    execv(helper, args);
     fprintf(stderr, "dmtcp_restart: cannot run the restart helper %s: %s (is the build complete? run make)\n",
             helper, strerror(errno));
     exit(1);
@@ -164,8 +183,14 @@ int main(int argc, char **argv)
      * is used unchecked).  Several: every byte of every image is checked
      * first, so no process comes back when another image is bad. */
     int full = o.nimages > 1;
+    struct chain_result *chains = calloc((size_t)o.nimages, sizeof *chains);
+    if (!chains) {
+        fprintf(stderr, "dmtcp_restart: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < o.nimages; i++) {
-        if (image_check_file(o.images[i], &hdr, err, sizeof err, full) < 0) {
+        if (image_check_file(o.images[i], &hdr, err, sizeof err, full) < 0 ||
+            chain_plan(o.images[i], &hdr, full, &chains[i], err, sizeof err) < 0) {
             fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
             return 1;
         }
@@ -218,8 +243,8 @@ int main(int argc, char **argv)
             return 1;
         }
         if (pid == 0)
-            restart_exec(helper, o.images[i], &ri);
+            restart_exec(helper, o.images[i], &ri, &chains[i]);
     }
-    restart_exec(helper, o.images[0], &ri);
+    restart_exec(helper, o.images[0], &ri, &chains[0]);
     return 1;
 }

@@ -307,17 +307,19 @@ static void hs_map_region(int img, const struct image_region *r, const char *str
         hs_die("", path, rc);
     }
     load_region(img, r, HELPER_HEAD);
-    if (r->kind != REGION_RESERVED)
-        rs_mprotect(r->start, len, (int)r->prot);
 }
 
 void helper_main(long *sp)
 {
     int argc = (int)sp[0];
     char **argv = (char **)(sp + 1);
-    if (argc < 3)
+    if (argc < 4 || argc > 4 + 64)
         hs_die("restart-helper is run by dmtcp_restart, not by hand", 0, 0);
     int img = hs_atoi(argv[1]), infofd = hs_atoi(argv[2]);
+    int plan_fd = argv[3][0] == '-' ? -1 : hs_atoi(argv[3]);
+    int chain_fds[64], nchain = 0;
+    for (int i = 4; i < argc; i++)
+        chain_fds[nchain++] = hs_atoi(argv[i]);
     /* libzstd is built with the stack protector: it reads its canary at
      * %fs:0x28, so the helper gets a thread pointer of its own (the engine
      * sets each thread's real one). */
@@ -373,6 +375,11 @@ void helper_main(long *sp)
     hs_move_specials(&hdr, maps, n);
     for (uint64_t i = 0; i < hdr.nregions; i++)
         hs_map_region(img, &regions[i], strings, regions, hdr.nregions);
+    if (plan_fd >= 0) /* an incremental image: the pages it inherits */
+        load_plan(plan_fd, chain_fds, nchain, HELPER_HEAD);
+    for (uint64_t i = 0; i < hdr.nregions; i++)
+        if (regions[i].kind != REGION_RESERVED && regions[i].kind != REGION_FILE_SHARED)
+            rs_mprotect(regions[i].start, regions[i].end - regions[i].start, (int)regions[i].prot);
     for (int i = 0; i < hs_nshm; i++)
         rs_close(hs_shm[i].fd);
     rs_close(img);

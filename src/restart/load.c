@@ -110,6 +110,26 @@ static __attribute__((noreturn)) void load_corrupt(const struct image_region *r)
     rs_exit(1);
 }
 
+static __attribute__((noreturn)) void load_corrupt_chain(uint32_t image)
+{
+    hs_say("dmtcp_restart: refusing to restart ");
+    hs_say(load_image_path);
+    hs_say(": checksum mismatch in an older image of its chain (");
+    char n[12];
+    int k = 0;
+    uint32_t v = image + 1;
+    char rev[12];
+    do
+        rev[k++] = (char)('0' + v % 10);
+    while ((v /= 10) && k < 11);
+    for (int i = 0; i < k; i++)
+        n[i] = rev[k - 1 - i];
+    n[k] = 0;
+    hs_say(n);
+    hs_say(" back): the chain is corrupt\n");
+    rs_exit(1);
+}
+
 /* Where the pages of one block go: contiguous (dest) or scattered. */
 struct load_cursor {
     const struct image_extent *ex;
@@ -164,9 +184,10 @@ void load_region(int img, const struct image_region *r, uint64_t head_area)
     load_read(img, &ph, sizeof ph, r->payload_offset);
     /* dmtcp_restart checked the head's layout; its checksum is checked
      * again here because the head steers every write below. */
-    if (ph.nextents > (r->end - r->start) / IMAGE_PAGE || ph.nblocks > (r->end - r->start) / IMAGE_PAGE + 1)
+    uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
+    if (ph.nextents > region_pages || ph.ninherit > region_pages || ph.nblocks > region_pages + 1)
         load_corrupt(r);
-    uint64_t hb = image_head_bytes(ph.nextents, ph.nblocks);
+    uint64_t hb = image_head_bytes(&ph);
     if (hb > r->payload_size)
         load_corrupt(r);
     long m = rs_mmap(head_area, load_round(hb), RS_PROT_READ | RS_PROT_WRITE,
@@ -178,7 +199,8 @@ void load_region(int img, const struct image_region *r, uint64_t head_area)
     if (XXH64(head, hb, 0) != r->checksum)
         load_corrupt(r);
     struct load_cursor c = {(const struct image_extent *)(head + sizeof ph), 0, 0};
-    const struct image_block *blocks = (const struct image_block *)(c.ex + ph.nextents);
+    /* inherited pages (after the stored extents) are filled by the plan */
+    const struct image_block *blocks = (const struct image_block *)(c.ex + ph.nextents + ph.ninherit);
     for (uint64_t k = 0; k < ph.nblocks; k++) {
         const struct image_block *b = &blocks[k];
         uint64_t pages = b->raw_len / IMAGE_PAGE;
@@ -206,6 +228,55 @@ void load_region(int img, const struct image_region *r, uint64_t head_area)
             load_skip(&c, pages);
     }
     rs_munmap(head_area, load_round(hb));
+}
+
+/* Carry out dmtcp_restart's plan (struct plan_* in image.h): each block of
+ * an older image that holds pages the newest inherits is read, checked,
+ * decompressed once, and its pages copied to where they go. */
+void load_plan(int plan_fd, const int *fds, int nfds, uint64_t area)
+{
+    struct plan_head ph;
+    load_read(plan_fd, &ph, sizeof ph, 0);
+    if (ph.magic != PLAN_MAGIC || (int)ph.nimages != nfds)
+        hs_die("bad restart plan from dmtcp_restart", 0, 0);
+    uint64_t off = sizeof ph;
+    /* one plan block's copies at a time, in the head area */
+    long m = rs_mmap(area, 1ull << 20, RS_PROT_READ | RS_PROT_WRITE, RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED,
+                     -1, 0);
+    if (m < 0)
+        hs_die("cannot allocate memory for the restart plan", 0, m);
+    struct plan_copy *copies = (struct plan_copy *)area;
+    for (uint64_t k = 0; k < ph.nblocks; k++) {
+        struct plan_block b;
+        load_read(plan_fd, &b, sizeof b, off);
+        off += sizeof b;
+        if (b.image >= (uint32_t)nfds || b.raw_len > LOAD_BLOCK_BYTES || b.raw_len % IMAGE_PAGE ||
+            b.stored_len > ZSTD_COMPRESSBOUND(LOAD_BLOCK_BYTES) || b.ncopies > IMAGE_BLOCK_PAGES ||
+            (b.codec == CODEC_RAW && b.stored_len != b.raw_len))
+            hs_die("bad restart plan from dmtcp_restart", 0, 0);
+        load_read(plan_fd, copies, b.ncopies * sizeof *copies, off);
+        off += b.ncopies * sizeof *copies;
+        uint8_t *src = load_io.raw;
+        load_read(fds[b.image], b.codec == CODEC_RAW ? load_io.raw : load_io.zbuf, b.stored_len, b.offset);
+        if (XXH3_64bits(b.codec == CODEC_RAW ? load_io.raw : load_io.zbuf, b.stored_len) != b.checksum)
+            load_corrupt_chain(b.image);
+        if (b.codec != CODEC_RAW) {
+            size_t n = ZSTD_decompressDCtx(load_io.dctx, load_io.raw, b.raw_len, load_io.zbuf, b.stored_len);
+            if (ZSTD_isError(n) || n != b.raw_len)
+                load_corrupt_chain(b.image);
+        }
+        for (uint32_t i = 0; i < b.ncopies; i++) {
+            const struct plan_copy *c = &copies[i];
+            if (c->first_page > b.raw_len / IMAGE_PAGE || c->npages > b.raw_len / IMAGE_PAGE - c->first_page)
+                hs_die("bad restart plan from dmtcp_restart", 0, 0);
+            __builtin_memcpy((void *)c->addr, src + (uint64_t)c->first_page * IMAGE_PAGE,
+                             (uint64_t)c->npages * IMAGE_PAGE);
+        }
+    }
+    rs_munmap(area, 1ull << 20);
+    for (int i = 0; i < nfds; i++)
+        rs_close(fds[i]);
+    rs_close(plan_fd);
 }
 
 /* ---- what libzstd needs from a C library -------------------------------

@@ -11,6 +11,9 @@
 
 /* Set up the block buffers and the decompressor at work_area. */
 void load_init(uint64_t work_area);
+/* Fill the pages an incremental image inherits, following the plan on
+ * plan_fd with the older images on fds; area is scratch address space. */
+void load_plan(int plan_fd, const int *fds, int nfds, uint64_t area);
 /* The image's path, for messages. */
 void load_set_image_path(const char *path);
 /* Give the buffers back (before the jump to the engine). */

@@ -39,7 +39,8 @@ static void *checkpointer(void *arg)
 static int mode_is_restart(const char *m)
 {
     return !strcmp(m, "restart") || !strcmp(m, "restart2") || !strcmp(m, "ckpt-after-restart") ||
-           !strcmp(m, "generations") || !strcmp(m, "forked-restart") || !strcmp(m, "raw");
+           !strcmp(m, "generations") || !strcmp(m, "forked-restart") || !strcmp(m, "raw") ||
+           !strcmp(m, "incremental");
 }
 
 int main(void)

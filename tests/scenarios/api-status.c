@@ -56,7 +56,8 @@ int main(void)
         fail("continued after a checkpoint: local status says %d checkpoints, %d restarts", ckpts,
              restarts);
     if (strncmp(mode, "restart", 7) == 0 || !strcmp(mode, "ckpt-after-restart") ||
-        !strcmp(mode, "generations") || !strcmp(mode, "forked-restart") || !strcmp(mode, "raw"))
+        !strcmp(mode, "generations") || !strcmp(mode, "forked-restart") || !strcmp(mode, "raw") ||
+        !strcmp(mode, "incremental"))
         if (restarts < 1)
             fail("restarted: local status says %d restarts", restarts);
     if (ckpts + restarts < 1)

@@ -28,6 +28,9 @@
 #                       process checkpoints forked too).
 #   raw                 restart, with dmtcp_launch --no-gzip (uncompressed
 #                       image); every other mode uses the default, compressed.
+#   incremental         dmtcp_launch --incremental, three checkpoints (a full
+#                       image, then images of what changed, chained), -k,
+#                       restart from the newest image of the chain.
 # Before touching `check` the driver writes the mode's name to $SCEN_DIR/mode.
 #
 # Metadata, as comment lines in the scenario's source:
@@ -58,7 +61,7 @@ set -u
 
 SRC=$ROOT/tests/scenarios
 BUILT=$ROOT/build/tests/scenarios
-DEFAULT_MODES="plain continue restart restart2 ckpt-after-restart forked forked-restart raw"
+DEFAULT_MODES="plain continue restart restart2 ckpt-after-restart forked forked-restart raw incremental"
 GENERATIONS=5
 
 ready_or_dead() { [ -e "$RUN_DIR/scen/ready" ] || dead "$1"; }
@@ -146,12 +149,23 @@ mode_generations() {
     check_and_expect "$LAST_PID" "gen$i"
 }
 
+mode_incremental() {
+    launch || return 1
+    checkpoint || return 1
+    checkpoint || return 1
+    log "chain: $(cd "$RUN_DIR/ckpt" && echo ckpt_*.dmtcp)"
+    kill_computation "$LAUNCH_PID" || return 1
+    restart_image restart1 || return 1
+    check_and_expect "$LAST_PID" restart1
+}
+
 run_mode() {
     log "scenario $NAME, mode $MODE, binary $SCEN_BIN"
     MODE_OPTS=()
     case $MODE in
     forked | forked-restart) MODE_OPTS=(--forked-ckpt) ;;
     raw) MODE_OPTS=(--no-gzip) ;;
+    incremental) MODE_OPTS=(--incremental) ;;
     esac
     case $MODE in
     plain) mode_plain ;;
@@ -161,6 +175,7 @@ run_mode() {
     ckpt-after-restart | forked-restart) mode_generations 1 ;;
     forked) mode_continue ;;
     raw) mode_restart ;;
+    incremental) mode_incremental ;;
     generations) mode_generations "$GENERATIONS" ;;
     *) fail_step "unknown mode '$MODE' in SCEN_MODES" ;;
     esac
