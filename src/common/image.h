@@ -190,6 +190,8 @@ struct restart_info {
     uint64_t scratch_size;
     uint64_t helper_start;     /* the helper's own image, unmapped once threads are back */
     uint64_t helper_end;
+    uint32_t lazy;             /* dmtcp_restart --lazy */
+    int32_t lazy_pid;          /* the lazy restart's server (helper → engine), 0 if none */
 };
 #define RESTART_INFO_MAGIC 0x52535452u
 

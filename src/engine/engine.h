@@ -134,6 +134,8 @@ extern pid_t image_presence_pid;
 
 /* ---- restore (restore.c) --------------------------------------------- */
 void restore_entry(struct restart_info *info) __attribute__((noreturn));
+void restore_lazy_begin(void);
+void restore_lazy_wait(void); /* until a lazy restart's memory is all in */
 struct restore_state {
     struct restart_info info; /* copy of what dmtcp_restart said */
     uint64_t helper_start, helper_end;

@@ -289,6 +289,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
 {
     dmtcp_event_data_t data = {.is_restart = 0, .generation = generation};
     manager_state.generation = generation;
+    restore_lazy_wait(); /* a lazy restart's memory must be all in first */
     manager_wait_no_disable();
     plugin_dispatch_reverse(DMTCP_EVENT_PRESUSPEND, &data);
     if (threads_suspend_all() < 0) {

@@ -13,10 +13,12 @@
  * Async-signal-safe and free of libc until the threads are back: no TLS is
  * valid on entry, so no stack protector either.
  */
+#include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <asm/prctl.h>
 
 #include "engine/engine.h"
@@ -65,6 +67,7 @@ __attribute__((no_stack_protector, noreturn)) void restore_entry(struct restart_
     sys_call2(SYS_arch_prctl, ARCH_SET_FS, first->fs_base);
     restore_state.info = *info;
     restore_state.have_info = 1;
+    restore_lazy_begin();
     threads_state.restored = 0;
     uint8_t *stacks = (uint8_t *)(uintptr_t)info->scratch_start + IMAGE_PAGE + RESTORE_MAIN_STACK;
     int k = 0;
@@ -86,4 +89,34 @@ void restore_wait_threads(int n)
 {
     while (atomic_load(&threads_state.restored) < n)
         sched_yield();
+}
+
+/* A lazy restart (dmtcp_restart --lazy) leaves a server process loading
+ * memory on demand (src/restart/lazy.c).  A checkpoint must read every
+ * page, and a forked child would not get the pages still missing, so both
+ * wait here until the server has loaded everything and exited; the first
+ * caller reaps it, others wait for that. */
+static int restore_lazy_state; /* 0 none or done, 1 running, 2 being waited for */
+
+void restore_lazy_begin(void)
+{
+    if (restore_state.info.lazy_pid > 0)
+        __atomic_store_n(&restore_lazy_state, 1, __ATOMIC_RELEASE);
+}
+
+void restore_lazy_wait(void)
+{
+    int expect = 1;
+    if (__atomic_compare_exchange_n(&restore_lazy_state, &expect, 2, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        int st;
+        while (sys_call4(SYS_wait4, restore_state.info.lazy_pid, &st, __WALL, 0) == -EINTR)
+            ;
+        restore_state.info.lazy_pid = 0;
+        __atomic_store_n(&restore_lazy_state, 0, __ATOMIC_RELEASE);
+        sys_futex_wake(&restore_lazy_state, 0x7fffffff);
+        return;
+    }
+    int v;
+    while ((v = __atomic_load_n(&restore_lazy_state, __ATOMIC_ACQUIRE)) != 0)
+        sys_futex_wait(&restore_lazy_state, v, NULL);
 }

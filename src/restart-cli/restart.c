@@ -39,6 +39,11 @@ static void restart_usage(FILE *f)
             "      --any-coordinator   join the one running or start one (default)\n"
             "      --ckptdir DIR       write later checkpoints of the restarted processes to DIR\n"
             "                          (default: the directory they checkpointed to before)\n"
+            "      --lazy              run the program before its memory is loaded: each 1 MiB\n"
+            "                          block is loaded and checked on first touch, the rest in\n"
+            "                          the background (env STASIS_LAZY_RESTART=1; needs\n"
+            "                          userfaultfd for kernel faults: root, CAP_SYS_PTRACE or\n"
+            "                          vm.unprivileged_userfaultfd=1; one full image only)\n"
             "  -q, --quiet             fewer messages from Stasis\n"
             "      --help              this text\n"
             "      --version           print the version\n\n"
@@ -53,6 +58,7 @@ struct restart_opts {
     const char *host, *port, *ckptdir;
     enum coordclient_mode mode;
     int quiet;
+    int lazy;
     char **images;
     int nimages;
 };
@@ -96,6 +102,10 @@ static int restart_parse(int argc, char **argv, struct restart_opts *o)
             if (m < 0)
                 goto missing;
             o->ckptdir = v;
+        } else if ((m = cliopt_match(argc, argv, &i, NULL, "--lazy", NULL)) != CLIOPT_NO) {
+            if (m < 0)
+                goto extra;
+            o->lazy = 1;
         } else if ((m = cliopt_match(argc, argv, &i, "-q", "--quiet", NULL)) != CLIOPT_NO) {
             if (m < 0)
                 goto extra;
@@ -228,6 +238,13 @@ int main(int argc, char **argv)
     ri.restart_peers = (uint32_t)o.nimages;
     ri.coord_port = addr.port;
     ri.quiet = o.quiet;
+    const char *lz = getenv("STASIS_LAZY_RESTART");
+    ri.lazy = o.lazy || (lz && strcmp(lz, "0") != 0 && *lz);
+    if (ri.lazy && (o.nimages > 1 || chains[0].plan_fd >= 0)) {
+        if (!o.quiet)
+            fprintf(stderr, "dmtcp_restart: --lazy applies to one full image; loading everything first\n");
+        ri.lazy = 0;
+    }
     snprintf(ri.coord_host, sizeof ri.coord_host, "%s", addr.host);
     if (proto_secret_load(addr.port, ri.secret) < 0) {
         fprintf(stderr, "dmtcp_restart: no secret for the coordinator at %s:%d (set STASIS_COORD_SECRET)\n",

@@ -18,10 +18,12 @@
 
 #include "common/image.h"
 #include "restart/arch-x86_64.h"
+#include "restart/lazy.h"
 #include "restart/load.h"
 
 #define HELPER_SCRATCH IMAGE_HELPER_WORK_START /* handed to the engine */
 #define HELPER_TMP 0x600200000000ull     /* table and maps; unmapped before the jump */
+#define HELPER_LAZY 0x600240000000ull    /* lazy restart's page lists (lazy.c) */
 #define HELPER_BUFS 0x600280000000ull    /* block buffers and decompressor (load.c) */
 #define HELPER_HEAD 0x6002c0000000ull    /* a region's payload head while it loads */
 #define HELPER_PARK 0x600300000000ull    /* vdso/vvar parked here while moving */
@@ -306,6 +308,8 @@ static void hs_map_region(int img, const struct image_region *r, const char *str
         hs_hex(r->start);
         hs_die("", path, rc);
     }
+    if (lazy_add(img, r))
+        return; /* loaded on first touch by the lazy server */
     load_region(img, r, HELPER_HEAD);
 }
 
@@ -357,6 +361,13 @@ void helper_main(long *sp)
     if (rc < 0 || info->magic != RESTART_INFO_MAGIC)
         hs_die("bad restart information from dmtcp_restart", 0, rc);
     load_set_image_path(info->image_path);
+    info->lazy_pid = 0;
+    if (info->lazy && plan_fd < 0) {
+        int lrc = lazy_init(HELPER_LAZY, HELPER_BUFS - HELPER_LAZY);
+        if (lrc < 0 && !info->quiet)
+            hs_say("dmtcp_restart: lazy restart needs userfaultfd for faults in the kernel too (root, "
+                   "CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1); loading everything first\n");
+    }
     info->scratch_start = HELPER_SCRATCH;
     info->scratch_size = scratch_len;
     info->helper_start = (uint64_t)__executable_start & ~(uint64_t)(IMAGE_PAGE - 1);
@@ -377,6 +388,22 @@ void helper_main(long *sp)
         hs_map_region(img, &regions[i], strings, regions, hdr.nregions);
     if (plan_fd >= 0) /* an incremental image: the pages it inherits */
         load_plan(plan_fd, chain_fds, nchain, HELPER_HEAD);
+    info->lazy_pid = lazy_start(img);
+    if (info->lazy_pid > 0 && !info->quiet) {
+        char num[24];
+        int k = 0;
+        uint64_t mib = (lazy_bytes() + (1u << 20) - 1) >> 20;
+        char rev[24];
+        do
+            rev[k++] = (char)('0' + mib % 10);
+        while ((mib /= 10) && k < 23);
+        for (int i = 0; i < k; i++)
+            num[i] = rev[k - 1 - i];
+        num[k] = 0;
+        hs_say("dmtcp_restart: lazy restart: ");
+        hs_say(num);
+        hs_say(" MiB of memory load on first touch and in the background\n");
+    }
     for (uint64_t i = 0; i < hdr.nregions; i++)
         if (regions[i].kind != REGION_RESERVED && regions[i].kind != REGION_FILE_SHARED)
             rs_mprotect(regions[i].start, regions[i].end - regions[i].start, (int)regions[i].prot);

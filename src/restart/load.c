@@ -97,16 +97,27 @@ static void load_hex_plain(uint64_t v)
     hs_say(out);
 }
 
-/* The same one line dmtcp_restart prints for an image it refuses. */
+static int load_victim; /* lazy server: the program to stop on corruption */
+
+void load_set_victim(int pid)
+{
+    load_victim = pid;
+}
+
+/* The same one line dmtcp_restart prints for an image it refuses.  In a
+ * lazy restart's server the program already runs and cannot go on without
+ * the block: it is killed, with the reason. */
 static __attribute__((noreturn)) void load_corrupt(const struct image_region *r)
 {
-    hs_say("dmtcp_restart: refusing to restart ");
+    hs_say(load_victim ? "dmtcp_restart: lazy restart of " : "dmtcp_restart: refusing to restart ");
     hs_say(load_image_path);
     hs_say(": checksum mismatch in memory region ");
     load_hex_plain(r->start);
     hs_say("-");
     load_hex_plain(r->end);
-    hs_say(": the image is corrupt\n");
+    hs_say(load_victim ? ": the image is corrupt; the restarted program was killed\n" : ": the image is corrupt\n");
+    if (load_victim)
+        rs_syscall6(62 /* kill */, load_victim, 9 /* SIGKILL */, 0, 0, 0, 0);
     rs_exit(1);
 }
 
@@ -174,6 +185,49 @@ static void load_skip(struct load_cursor *c, uint64_t pages)
             c->ep = 0;
         }
     }
+}
+
+/* One block's bytes, checked and decompressed, in the block buffer. */
+const uint8_t *load_block(int img, const struct image_region *r, const struct image_block *b)
+{
+    uint64_t off = r->payload_offset + b->offset;
+    if (b->codec == CODEC_RAW) {
+        load_read(img, load_io.raw, b->raw_len, off);
+        if (XXH3_64bits(load_io.raw, b->raw_len) != b->checksum)
+            load_corrupt(r);
+        return load_io.raw;
+    }
+    load_read(img, load_io.zbuf, b->stored_len, off);
+    if (XXH3_64bits(load_io.zbuf, b->stored_len) != b->checksum)
+        load_corrupt(r);
+    size_t n = ZSTD_decompressDCtx(load_io.dctx, load_io.raw, b->raw_len, load_io.zbuf, b->stored_len);
+    if (ZSTD_isError(n) || n != b->raw_len)
+        load_corrupt(r);
+    return load_io.raw;
+}
+
+/* Read and check a payload's head into memory at area (mapped here). */
+const uint8_t *load_head(int img, const struct image_region *r, uint64_t area, uint64_t cap,
+                         struct image_payload_head *ph, uint64_t *mapped)
+{
+    load_read(img, ph, sizeof *ph, r->payload_offset);
+    uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
+    if (ph->nextents > region_pages || ph->ninherit > region_pages || ph->nblocks > region_pages + 1)
+        load_corrupt(r);
+    uint64_t hb = image_head_bytes(ph);
+    if (hb > r->payload_size)
+        load_corrupt(r);
+    if (load_round(hb) > cap)
+        return NULL;
+    long m = rs_mmap(area, load_round(hb), RS_PROT_READ | RS_PROT_WRITE,
+                     RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1, 0);
+    if (m < 0)
+        hs_die("cannot allocate memory for a region's page list", 0, m);
+    load_read(img, (void *)area, hb, r->payload_offset);
+    if (XXH64((void *)area, hb, 0) != r->checksum)
+        load_corrupt(r);
+    *mapped = load_round(hb);
+    return (const uint8_t *)area;
 }
 
 void load_region(int img, const struct image_region *r, uint64_t head_area)

@@ -14,6 +14,15 @@ void load_init(uint64_t work_area);
 /* Fill the pages an incremental image inherits, following the plan on
  * plan_fd with the older images on fds; area is scratch address space. */
 void load_plan(int plan_fd, const int *fds, int nfds, uint64_t area);
+/* One block of region r, read, checked and decompressed: the bytes stay
+ * valid until the next call. */
+const uint8_t *load_block(int img, const struct image_region *r, const struct image_block *b);
+/* Read region r's payload head into area (mapped; *mapped bytes) and check
+ * it; NULL when it needs more than cap bytes. */
+const uint8_t *load_head(int img, const struct image_region *r, uint64_t area, uint64_t cap,
+                         struct image_payload_head *ph, uint64_t *mapped);
+/* In a lazy server: kill this process on a checksum mismatch. */
+void load_set_victim(int pid);
 /* The image's path, for messages. */
 void load_set_image_path(const char *path);
 /* Give the buffers back (before the jump to the engine). */

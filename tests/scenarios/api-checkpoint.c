@@ -40,7 +40,7 @@ static int mode_is_restart(const char *m)
 {
     return !strcmp(m, "restart") || !strcmp(m, "restart2") || !strcmp(m, "ckpt-after-restart") ||
            !strcmp(m, "generations") || !strcmp(m, "forked-restart") || !strcmp(m, "raw") ||
-           !strcmp(m, "incremental");
+           !strcmp(m, "lazy");
 }
 
 int main(void)
@@ -65,7 +65,9 @@ int main(void)
         if (rc != DMTCP_NOT_PRESENT)
             fail("without the engine dmtcp_checkpoint() returned %d, expected DMTCP_NOT_PRESENT", rc);
     } else {
-        int want = !strcmp(mode, "continue") || !strcmp(mode, "forked") ? DMTCP_AFTER_CHECKPOINT
+        /* incremental: restarted from an image taken after the call returned */
+        int want = !strcmp(mode, "continue") || !strcmp(mode, "forked") || !strcmp(mode, "incremental")
+                       ? DMTCP_AFTER_CHECKPOINT
                    : mode_is_restart(mode)    ? DMTCP_AFTER_RESTART
                                               : 0;
         if (want && rc != want)

@@ -57,7 +57,7 @@ int main(void)
              restarts);
     if (strncmp(mode, "restart", 7) == 0 || !strcmp(mode, "ckpt-after-restart") ||
         !strcmp(mode, "generations") || !strcmp(mode, "forked-restart") || !strcmp(mode, "raw") ||
-        !strcmp(mode, "incremental"))
+        !strcmp(mode, "incremental") || !strcmp(mode, "lazy"))
         if (restarts < 1)
             fail("restarted: local status says %d restarts", restarts);
     if (ckpts + restarts < 1)

@@ -209,7 +209,7 @@ find_new_image() {
 
 # restart_bg NAME: dmtcp_restart IMAGE in the background, output to NAME.*.
 restart_bg() {
-    start_bg "$1" "$BIN/dmtcp_restart" -p "$PORT" -j "$IMAGE"
+    start_bg "$1" "$BIN/dmtcp_restart" -p "$PORT" -j "${RESTART_OPTS[@]}" "$IMAGE"
 }
 
 # restart_image NAME: restart_bg, then wait until it is running.
@@ -224,7 +224,7 @@ run_begin() {
     mkdir -p "$RUN_DIR/scen" "$RUN_DIR/ckpt" && mkdir -m 700 "$RUN_DIR/xdg" || return 1
     RUN_ENV=(env --default-signal "STASIS_SCEN_RUN=$RUN_DIR" "XDG_RUNTIME_DIR=$RUN_DIR/xdg"
         "SCEN_DIR=$RUN_DIR/scen")
-    PORT='' PIDS=() LAST_PID='' IMAGE='' WHY=''
+    PORT='' PIDS=() LAST_PID='' IMAGE='' WHY='' RESTART_OPTS=()
     log "run $1"
 }
 

@@ -5,7 +5,7 @@
  * of checkpoint, kill and restart (the driver's "generations" mode), as in
  * every other mode.
  */
-// SCEN_MODES: plain continue restart restart2 ckpt-after-restart forked forked-restart raw incremental generations
+// SCEN_MODES: plain continue restart restart2 ckpt-after-restart forked forked-restart raw lazy incremental generations
 
 #include "scenario.h"
 

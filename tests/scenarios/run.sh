@@ -28,6 +28,10 @@
 #                       process checkpoints forked too).
 #   raw                 restart, with dmtcp_launch --no-gzip (uncompressed
 #                       image); every other mode uses the default, compressed.
+#   lazy                restart with dmtcp_restart --lazy (memory loaded on
+#                       first touch); where userfaultfd cannot serve faults
+#                       taken in the kernel (unprivileged, by default) the
+#                       restart must say it loads everything first.
 #   incremental         dmtcp_launch --incremental, three checkpoints (a full
 #                       image, then images of what changed, chained), -k,
 #                       restart from the newest image of the chain.
@@ -61,7 +65,7 @@ set -u
 
 SRC=$ROOT/tests/scenarios
 BUILT=$ROOT/build/tests/scenarios
-DEFAULT_MODES="plain continue restart restart2 ckpt-after-restart forked forked-restart raw incremental"
+DEFAULT_MODES="plain continue restart restart2 ckpt-after-restart forked forked-restart raw lazy incremental"
 GENERATIONS=5
 
 ready_or_dead() { [ -e "$RUN_DIR/scen/ready" ] || dead "$1"; }
@@ -149,6 +153,19 @@ mode_generations() {
     check_and_expect "$LAST_PID" "gen$i"
 }
 
+mode_lazy() {
+    launch || return 1
+    kill_computation "$LAUNCH_PID" || return 1
+    RESTART_OPTS=(--lazy)
+    restart_image restart1 || return 1
+    if grep -q "lazy restart: [0-9]* MiB" "$RUN_DIR/restart1.err"; then
+        log "lazy restart active"
+    elif ! grep -q "loading everything first" "$RUN_DIR/restart1.err"; then
+        fail_step "dmtcp_restart --lazy said neither that it loads lazily nor that it cannot" || return 1
+    fi
+    check_and_expect "$LAST_PID" restart1
+}
+
 mode_incremental() {
     launch || return 1
     checkpoint || return 1
@@ -176,6 +193,7 @@ run_mode() {
     forked) mode_continue ;;
     raw) mode_restart ;;
     incremental) mode_incremental ;;
+    lazy) mode_lazy ;;
     generations) mode_generations "$GENERATIONS" ;;
     *) fail_step "unknown mode '$MODE' in SCEN_MODES" ;;
     esac
