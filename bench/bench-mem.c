@@ -1,22 +1,31 @@
 /*
  * bench-mem.c — the process bench/run.sh checkpoints and restarts.
  *
- *   bench-mem run MIB DIR       allocate MIB MiB of incompressible memory,
- *                               then beat a heartbeat until killed
+ *   bench-mem run MIB DIR [text] [ticker]
+ *                               allocate MIB MiB of memory, fill it, then beat
+ *                               a heartbeat until killed
  *   bench-mem wait HB T0 PID S  wait until the program behind heartbeat file
  *                               HB has resumed at or after time T0, or until
  *                               process PID died, or S seconds
  *
  * "run" fills an anonymous mapping with an xorshift64 stream (random bytes,
- * so no page is zero and nothing compresses), writes DIR/ready ("MIB HASH
- * FILL_SECONDS", atomically), then loops forever: every millisecond the main
- * thread pwrite()s {counter, now, resumed} to DIR/hb, where "resumed" is the
- * time of the first beat after a gap of more than 20 ms (a checkpoint or a
- * restart stopped it).  On SIGUSR1 it regenerates the stream, compares every
- * word of its memory with it and writes DIR/verify: "ok HASH" or
- * "bad OFFSET HASH NWORDS ADDRESS" (first differing byte offset, hash, how
- * many 8-byte words differ, where the memory is) — the proof a restart was exact, taken outside any timed
- * window.
+ * so no page is zero and nothing compresses) or, with "text", with an
+ * English paragraph repeated over and over (it compresses very well, and is
+ * not zeros, so a compressor is what makes the image small), writes DIR/ready
+ * ("MIB HASH FILL_SECONDS", atomically), then loops forever: every
+ * millisecond the main thread pwrite()s {counter, now, resumed} to DIR/hb,
+ * where "resumed" is the time of the first beat after a gap of more than
+ * 20 ms (a checkpoint or a restart stopped it).  On SIGUSR1 it regenerates the
+ * stream, compares every word of its memory with it and writes DIR/verify:
+ * "ok HASH" or "bad OFFSET HASH NWORDS ADDRESS" (first differing byte offset,
+ * hash, how many 8-byte words differ, where the memory is) — the proof a
+ * restart was exact, taken outside any timed window.
+ *
+ * With "ticker", a second thread reads CLOCK_MONOTONIC every ~100 us and
+ * keeps the largest gap between two readings: how long the program was
+ * stopped (target 2: a forked checkpoint should stop it only briefly).  On
+ * SIGUSR1, before the memory check, the main thread writes that gap to
+ * DIR/gap ("GAP_NS", atomically) and starts a new one.
  *
  * "wait" is run by the bench right after it starts dmtcp_restart: it polls HB
  * every 50 us and prints "OBSERVED RESUMED" (CLOCK_REALTIME seconds): when it
@@ -28,7 +37,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +51,7 @@
 #define BENCH_SEED 0x9e3779b97f4a7c15ull
 #define BENCH_BEAT_NS 1000000ll
 #define BENCH_GAP_NS 20000000ll
+#define BENCH_TICK_NS 100000ll
 
 struct bench_beat {
     int64_t counter;
@@ -47,13 +59,42 @@ struct bench_beat {
     int64_t resumed_ns;
 };
 
-static volatile sig_atomic_t bench_verify_requested;
+/* The "text" fill: this paragraph, 1,217 bytes (not a multiple of 8 or of a
+ * page, so pages differ from each other), repeated to the end of memory. */
+static const char bench_text[] =
+    "A checkpoint is pure overhead for the user: the program is stopped while its memory goes to "
+    "disk, and a restart is time lost before the work resumes. The engine should be bounded by the "
+    "hardware, not by itself. When the memory of a process holds text, tables or sparse matrices, "
+    "most of it compresses well, and a compressed image is both smaller and, on a slow disk, "
+    "faster to write than the raw bytes. Incompressible blocks are detected and stored as they "
+    "are, so nothing is lost when compression does not help. Every region of the image carries a "
+    "checksum, the table of regions carries another, and a trailer proves that the file is "
+    "complete; the image is written under a temporary name, synchronised and then renamed, so a "
+    "crash in the middle of a checkpoint never damages the previous one. On restart the engine "
+    "maps the memory back at the same addresses, recreates the threads with their registers and "
+    "signal masks, reopens the files at the same offsets, and lets the program carry on as if "
+    "nothing had happened. The quick brown fox jumps over the lazy dog; pack my box with five "
+    "dozen liquor jugs; how vexingly quick daft zebras jump. Numbers, too: 3.14159, 2.71828, "
+    "1.41421, 1.61803, 42, 1024, 65536, 1048576.\n";
+
+static struct {
+    volatile sig_atomic_t verify_requested;
+    int text;                 /* fill with bench_text instead of the random stream */
+    uint64_t *pattern;        /* text: the paragraph repeated 8 times, as words */
+    size_t pattern_words;     /* = strlen(bench_text) */
+    _Atomic int64_t max_gap_ns; /* ticker: largest gap since the last report */
+} bench;
+
+static int64_t bench_clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
 
 static int64_t bench_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+    return bench_clock_ns(CLOCK_REALTIME);
 }
 
 static inline uint64_t xorshift64(uint64_t *s)
@@ -70,15 +111,42 @@ static inline uint64_t bench_mix(uint64_t h, uint64_t w)
     return (h ^ w) * 0x100000001b3ull + (h >> 29);
 }
 
+/* The text pattern as whole words: 8 copies of the paragraph are a whole
+ * number of 8-byte words, so word i of memory is pattern[i % length]. */
+static int bench_text_prepare(void)
+{
+    size_t len = strlen(bench_text);
+    char *p = malloc(len * 8);
+    if (!p)
+        return -1;
+    for (int i = 0; i < 8; i++)
+        memcpy(p + (size_t)i * len, bench_text, len);
+    bench.pattern = (uint64_t *)p;
+    bench.pattern_words = len;
+    return 0;
+}
+
+/* Word i of the stream, in order: the state is advanced by each call. */
+static inline uint64_t bench_next_word(uint64_t *s, size_t *j)
+{
+    if (!bench.text)
+        return xorshift64(s);
+    uint64_t w = bench.pattern[*j];
+    if (++*j == bench.pattern_words)
+        *j = 0;
+    return w;
+}
+
 /* Fill, or check against, the stream; returns the hash, *bad = first
  * mismatching word index or -1, *nbad = how many words differ. */
 static uint64_t bench_stream(uint64_t *mem, size_t words, int check, long *bad, long *nbad)
 {
     uint64_t s = BENCH_SEED, h = 0xcbf29ce484222325ull;
+    size_t j = 0;
     *bad = -1;
     *nbad = 0;
     for (size_t i = 0; i < words; i++) {
-        uint64_t w = xorshift64(&s);
+        uint64_t w = bench_next_word(&s, &j);
         if (check) {
             if (mem[i] != w) {
                 if (*bad < 0)
@@ -109,15 +177,37 @@ static void bench_write_file(const char *dir, const char *name, const char *text
 static void bench_on_usr1(int sig)
 {
     (void)sig;
-    bench_verify_requested = 1;
+    bench.verify_requested = 1;
 }
 
-static int bench_run(long mib, const char *dir)
+/* The ticker thread: the largest gap between two CLOCK_MONOTONIC readings
+ * ~100 us apart is how long this thread could not run — parked for a
+ * checkpoint, or (much shorter) descheduled. */
+static void *bench_ticker(void *arg)
+{
+    (void)arg;
+    int64_t last = bench_clock_ns(CLOCK_MONOTONIC);
+    for (;;) {
+        struct timespec d = {0, BENCH_TICK_NS};
+        nanosleep(&d, NULL);
+        int64_t now = bench_clock_ns(CLOCK_MONOTONIC);
+        if (now - last > atomic_load_explicit(&bench.max_gap_ns, memory_order_relaxed))
+            atomic_store_explicit(&bench.max_gap_ns, now - last, memory_order_relaxed);
+        last = now;
+    }
+    return NULL;
+}
+
+static int bench_run(long mib, const char *dir, int ticker)
 {
     size_t bytes = (size_t)mib << 20, words = bytes / 8;
     uint64_t *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) {
         fprintf(stderr, "bench-mem: cannot map %ld MiB: %s\n", mib, strerror(errno));
+        return 1;
+    }
+    if (bench.text && bench_text_prepare() < 0) {
+        fprintf(stderr, "bench-mem: out of memory for the text pattern\n");
         return 1;
     }
     char path[4096], text[256];
@@ -135,6 +225,14 @@ static int bench_run(long mib, const char *dir)
     int64_t t0 = bench_now_ns();
     uint64_t hash = bench_stream(mem, words, 0, &bad, &nbad);
     double fill_s = (double)(bench_now_ns() - t0) / 1e9;
+    if (ticker) {
+        pthread_t t;
+        int rc = pthread_create(&t, NULL, bench_ticker, NULL);
+        if (rc != 0) {
+            fprintf(stderr, "bench-mem: cannot start the ticker thread: %s\n", strerror(rc));
+            return 1;
+        }
+    }
     snprintf(text, sizeof text, "%ld %016llx %.3f\n", mib, (unsigned long long)hash, fill_s);
     bench_write_file(dir, "ready", text);
 
@@ -151,8 +249,12 @@ static int bench_run(long mib, const char *dir)
             fprintf(stderr, "bench-mem: heartbeat write: %s\n", strerror(errno));
             return 1;
         }
-        if (bench_verify_requested) {
-            bench_verify_requested = 0;
+        if (bench.verify_requested) {
+            bench.verify_requested = 0;
+            if (ticker) {
+                snprintf(text, sizeof text, "%lld\n", (long long)atomic_exchange(&bench.max_gap_ns, 0));
+                bench_write_file(dir, "gap", text);
+            }
             uint64_t h = bench_stream(mem, words, 1, &bad, &nbad);
             if (bad < 0)
                 snprintf(text, sizeof text, "ok %016llx\n", (unsigned long long)h);
@@ -210,10 +312,21 @@ static int bench_wait(const char *hbpath, const char *t0s, pid_t pid, double lim
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && !strcmp(argv[1], "run"))
-        return bench_run(atol(argv[2]), argv[3]);
+    if (argc >= 4 && argc <= 6 && !strcmp(argv[1], "run")) {
+        int ticker = 0;
+        for (int i = 4; i < argc; i++) {
+            if (!strcmp(argv[i], "text"))
+                bench.text = 1;
+            else if (!strcmp(argv[i], "ticker"))
+                ticker = 1;
+            else
+                goto usage;
+        }
+        return bench_run(atol(argv[2]), argv[3], ticker);
+    }
     if (argc == 6 && !strcmp(argv[1], "wait"))
         return bench_wait(argv[2], argv[3], (pid_t)atoi(argv[4]), strtod(argv[5], NULL));
-    fprintf(stderr, "usage: bench-mem run MIB DIR | bench-mem wait HBFILE T0 PID SECONDS\n");
+usage:
+    fprintf(stderr, "usage: bench-mem run MIB DIR [text] [ticker] | bench-mem wait HBFILE T0 PID SECONDS\n");
     return 1;
 }

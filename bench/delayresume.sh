@@ -16,8 +16,9 @@
 #                   dmtcp_checkpoint() of the same small process, alternating,
 #                   BENCH_DR_REPS times each (default 21); median (min, max)
 # Nothing asserts on timing.  With DR_FRAGMENT=PREFIX, also writes
-# PREFIX.rows (table rows in run.sh's format) and PREFIX.json (a JSON
-# object).  Exit status non-zero only if it could not measure.
+# PREFIX.tsv (table rows in run.sh's tab-separated format, see lib.sh),
+# PREFIX.note and PREFIX.json (a JSON object).  Exit status non-zero only if
+# it could not measure.
 set -u
 export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -128,7 +129,19 @@ echo "$ROWS"
 echo "$NOTE"
 
 if [ -n "${DR_FRAGMENT:-}" ]; then
-    echo "$ROWS" >"$DR_FRAGMENT.rows"
+    ms() { awk -v v="$1" 'BEGIN { printf "%.2f ms", v * 1000 }'; }
+    {
+        printf 'section\tdelayed resume (no target in issue 4)\n'
+        printf 'row\tparked CPU per s window\t%.3f ms\t%.3f ms\t%.3f ms\t-\trunning: %.0f ms/s\t\t\n' \
+            "$CPU_MED" "$CPU_MIN" "$CPU_MAX" "$BUSY"
+        printf 'row\tunblock->running p50\t%.1f us\t%.1f us\t%.1f us\t-\t%s samples\t\t\n' \
+            "$LAT_P50" "$LAT_MIN" "$LAT_MAX" "$LAT_N"
+        printf 'row\tunblock->running p99\t%.1f us\t%.1f us\t%.1f us\t-\t%s samples\t\t\n' \
+            "$LAT_P99" "$LAT_MIN" "$LAT_MAX" "$LAT_N"
+        printf 'row\tblock_resume()\t%s\t%s\t%s\t-\t%s × plain\t\t\n' \
+            "$(ms "$BLK_MED")" "$(ms "$BLK_MIN")" "$(ms "$BLK_MAX")" "$RATIO"
+        printf 'row\t  plain checkpoint()\t%s\t%s\t%s\t-\t\t\t\n' "$(ms "$PLN_MED")" "$(ms "$PLN_MIN")" "$(ms "$PLN_MAX")"
+    } >"$DR_FRAGMENT.tsv"
     echo "$NOTE" >"$DR_FRAGMENT.note"
     {
         printf '{\n    "parked_cpu_ms_per_s": {"threads": 8, "window_s": 2, "median": %s, "min": %s, "max": %s, "runs": [%s], "running_ms_per_s": %s},\n' \
