@@ -423,7 +423,15 @@ int manager_start(void)
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    /* The manager must never take one of the program's signals: it starts
+     * with every signal blocked (a thread inherits its creator's mask), not
+     * just blocks them once it runs — until then a process-directed signal
+     * could be handed to it. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&th, &at, manager_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&at);
     return -rc;
 }
