@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -137,6 +138,11 @@ void delta_prepare(const char *path, uint64_t generation)
     snprintf(d->parent_base, sizeof d->parent_base, "%.255s", base);
     d->parent_checksum = delta_state.last_checksum;
     d->incremental = 1;
+    /* listed before the write, so the image itself knows every file of
+     * its chain (a restarted process deletes them with its first full image) */
+    if (delta_state.nlinks < DELTA_MAX_CHAIN)
+        snprintf(delta_state.links[delta_state.nlinks++], sizeof delta_state.links[0], "%.1099s",
+                 d->parent_link);
 }
 
 /* ---- the writer's side ------------------------------------------------- */
@@ -239,11 +245,52 @@ int delta_writer_end(int ok)
 
 /* ---- after the write, in the program ----------------------------------- */
 
-static void delta_forget_chain(void)
+/* A full image now stands under the canonical name: the files of the chain
+ * it replaced are not needed any more.  Those this process made are listed;
+ * any other ckpt_X.g<N>.dmtcp beside it (left by a process restarted from
+ * an older image of the chain) goes too. */
+static void delta_forget_chain(const char *path)
 {
     for (int i = 0; i < delta_state.nlinks; i++)
         unlink(delta_state.links[i]);
     delta_state.nlinks = 0;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return;
+    *slash = 0;
+    const char *base = slash + 1;
+    size_t stem = strlen(base) - 6; /* without ".dmtcp" */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    static char buf[8192]; /* raw getdents64: no malloc in the checkpoint path */
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            struct delta_dirent {
+                uint64_t ino;
+                int64_t off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[];
+            } *e = (struct delta_dirent *)(buf + off);
+            off += e->reclen;
+            size_t len = strlen(e->name);
+            if (len > stem + 8 && !strncmp(e->name, base, stem) && !strncmp(e->name + stem, ".g", 2) &&
+                !strcmp(e->name + len - 6, ".dmtcp")) {
+                int digits = 1;
+                for (size_t k = stem + 2; k < len - 6; k++)
+                    digits &= e->name[k] >= '0' && e->name[k] <= '9';
+                if (digits)
+                    unlinkat(fd, e->name, 0);
+            }
+        }
+    }
+    close(fd);
 }
 
 void delta_after(int ok, const struct image_result *res, uint64_t generation)
@@ -251,14 +298,17 @@ void delta_after(int ok, const struct image_result *res, uint64_t generation)
     struct delta_pass *d = &delta_pass;
     if (!d->hashing) {
         if (ok && strcmp(delta_state.path, res->path) == 0)
-            delta_forget_chain(); /* a full image replaced the chain's newest */
+            delta_forget_chain(res->path); /* a full image replaced the chain's newest */
         memory_buf_free(&delta_state.prev);
         delta_state.have_prev = 0;
         goto out;
     }
     if (!ok) {
-        if (d->parent_link[0])
+        if (d->parent_link[0]) {
             unlink(d->parent_link); /* the previous image keeps its one name */
+            if (delta_state.nlinks > 0 && !strcmp(delta_state.links[delta_state.nlinks - 1], d->parent_link))
+                delta_state.nlinks--;
+        }
         goto out;
     }
     /* the new table becomes the one to compare against */
@@ -271,14 +321,11 @@ void delta_after(int ok, const struct image_result *res, uint64_t generation)
         delta_state.have_prev = 1;
     }
     if (d->incremental) {
-        if (delta_state.nlinks < DELTA_MAX_CHAIN)
-            snprintf(delta_state.links[delta_state.nlinks++], sizeof delta_state.links[0], "%.1099s",
-                     d->parent_link);
         delta_state.depth++;
         delta_state.delta_bytes += res->bytes;
     } else {
         if (strcmp(delta_state.path, res->path) == 0)
-            delta_forget_chain();
+            delta_forget_chain(res->path);
         delta_state.nlinks = 0;
         delta_state.depth = 0;
         delta_state.base_bytes = res->bytes;
