@@ -9,7 +9,11 @@
  *       payload of the largest region (big_payload_offset/_size, and
  *       big_block_byte: the middle byte of its middle block), and whether
  *       the byte at the middle of the file lies inside a block's stored
- *       bytes (mid_in_payload=1)
+ *       bytes (mid_in_payload=1); for incremental images, generation,
+ *       header_checksum, chain_depth, parent and parent_checksum
+ *   imgtool block-byte IMAGE ADDR
+ *       prints the file offset of the middle byte of the middle block
+ *       stored for the region holding address ADDR (decimal or 0x…)
  *   imgtool set IMAGE FIELD VALUE [--no-reseal]
  *       FIELD: version, arch, page_size, uid, header_size; writes VALUE
  *       (decimal or 0x…) into the header, then reseals it: recomputes
@@ -92,6 +96,10 @@ static int info(const char *path)
            offsetof(struct image_header, program), offsetof(struct image_trailer, header_checksum));
     printf("trailer_offset=%llu\nprogram=%s\n", (unsigned long long)(h.file_size - sizeof(struct image_trailer)),
            h.program);
+    /* incremental images: the chain (parent is "" and depth 0 when full) */
+    printf("generation=%llu\nheader_checksum=0x%016llx\nchain_depth=%u\nparent=%.*s\nparent_checksum=0x%016llx\n",
+           (unsigned long long)h.generation, (unsigned long long)h.header_checksum, h.chain_depth,
+           (int)sizeof h.parent, h.parent, (unsigned long long)h.parent_checksum);
     if (h.nregions > (1u << 20) || h.table_offset + h.nregions * sizeof(struct image_region) > (uint64_t)st.st_size)
         return 0;
     struct image_region *r = malloc(h.nregions * sizeof *r + 1);
@@ -130,10 +138,47 @@ static int info(const char *path)
     return 0;
 }
 
+/* The file offset of the middle byte of the middle block stored for the
+ * region holding address addr (a byte the restart reads and checks). */
+static int block_byte(const char *path, uint64_t addr)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        die("cannot open", path);
+    struct image_header h;
+    rd(fd, &h, sizeof h, 0, path);
+    errno = 0;
+    if (h.nregions > (1u << 20))
+        die("implausible region count in", path);
+    struct image_region *r = malloc(h.nregions * sizeof *r + 1);
+    rd(fd, r, h.nregions * sizeof *r, (off_t)h.table_offset, path);
+    for (uint64_t i = 0; i < h.nregions; i++) {
+        if (addr < r[i].start || addr >= r[i].end || !r[i].payload_size)
+            continue;
+        struct image_payload_head ph;
+        rd(fd, &ph, sizeof ph, (off_t)r[i].payload_offset, path);
+        if (!ph.nblocks || ph.nblocks > (1u << 24) || ph.nextents + ph.ninherit > (1u << 24))
+            break;
+        struct image_block b;
+        rd(fd, &b, sizeof b,
+           (off_t)(r[i].payload_offset + sizeof ph + (ph.nextents + ph.ninherit) * sizeof(struct image_extent) +
+                   ph.nblocks / 2 * sizeof b),
+           path);
+        printf("%llu\n", (unsigned long long)(r[i].payload_offset + b.offset + b.stored_len / 2));
+        free(r);
+        close(fd);
+        return 0;
+    }
+    fprintf(stderr, "imgtool: no block stored for address 0x%llx in %s\n", (unsigned long long)addr, path);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "info"))
         return info(argv[2]);
+    if (argc >= 4 && !strcmp(argv[1], "block-byte"))
+        return block_byte(argv[2], strtoull(argv[3], NULL, 0));
     if (argc >= 3 && !strcmp(argv[1], "reseal")) {
         int fd = open(argv[2], O_RDWR);
         if (fd < 0)
@@ -170,6 +215,7 @@ int main(int argc, char **argv)
             reseal(fd, &h, argv[2]);
         return 0;
     }
-    fprintf(stderr, "usage: imgtool info IMAGE | set IMAGE FIELD VALUE [--no-reseal] | reseal IMAGE\n");
+    fprintf(stderr, "usage: imgtool info IMAGE | block-byte IMAGE ADDR | set IMAGE FIELD VALUE [--no-reseal] | "
+                    "reseal IMAGE\n");
     return 1;
 }
