@@ -1,7 +1,7 @@
 /*
  * bench-mem.c — the process bench/run.sh checkpoints and restarts.
  *
- *   bench-mem run MIB DIR [text] [ticker]
+ *   bench-mem run MIB DIR [text] [ticker] [change=PCT]
  *                               allocate MIB MiB of memory, fill it, then beat
  *                               a heartbeat until killed
  *   bench-mem wait HB T0 PID S  wait until the program behind heartbeat file
@@ -19,7 +19,23 @@
  * stream, compares every word of its memory with it and writes DIR/verify:
  * "ok HASH" or "bad OFFSET HASH NWORDS ADDRESS" (first differing byte offset,
  * hash, how many 8-byte words differ, where the memory is) — the proof a
- * restart was exact, taken outside any timed window.
+ * restart was exact, taken outside any timed window.  Just before, it writes
+ * DIR/vtime ("START END", CLOCK_REALTIME seconds of the check): after a lazy
+ * restart the check is what forces every page in, so its end is when the
+ * restart's cost has really been paid.
+ *
+ * On SIGHUP it changes exactly ceil(pages × PCT / 100) distinct 4 KiB pages
+ * of its memory (PCT from "change=PCT", default 1), spread at random: round r
+ * (r = 1, 2, ...) picks its pages with a generator seeded with r alone and
+ * rewrites each page p with incompressible words derived from (p, r).  The
+ * round count and each round's PCT live in the program's own memory (they
+ * are checkpointed and restored with it), so after R rounds the content of
+ * every word is recomputable: the check above compares against the stream
+ * with those pages replaced, and a restart from an image taken before a
+ * round (or one that lost pages of it) is caught.  It then writes
+ * DIR/changed ("ROUND NPAGES HASH SECONDS": HASH is the hash the memory must
+ * now have, computed from the model, not read back; SECONDS the time the
+ * rewriting took), atomically.  The bench's incremental part uses it.
  *
  * With "ticker", a second thread reads CLOCK_MONOTONIC every ~100 us and
  * keeps the largest gap between two readings: how long the program was
@@ -52,6 +68,8 @@
 #define BENCH_BEAT_NS 1000000ll
 #define BENCH_GAP_NS 20000000ll
 #define BENCH_TICK_NS 100000ll
+#define BENCH_PAGE_WORDS 512u /* 4 KiB pages, as 8-byte words */
+#define BENCH_MAX_ROUNDS 255
 
 struct bench_beat {
     int64_t counter;
@@ -83,7 +101,11 @@ static struct {
     uint64_t *pattern;        /* text: the paragraph repeated 8 times, as words */
     size_t pattern_words;     /* = strlen(bench_text) */
     _Atomic int64_t max_gap_ns; /* ticker: largest gap since the last report */
-} bench;
+    volatile sig_atomic_t change_requested;
+    unsigned change_pct;      /* percent of the pages a round changes */
+    unsigned rounds;          /* rounds of changes made (checkpointed with the memory) */
+    uint8_t round_pct[BENCH_MAX_ROUNDS + 1]; /* round_pct[r]: the PCT of round r */
+} bench = {.change_pct = 1};
 
 static int64_t bench_clock_ns(clockid_t clock)
 {
@@ -104,6 +126,20 @@ static inline uint64_t xorshift64(uint64_t *s)
     x ^= x >> 7;
     x ^= x << 17;
     return *s = x;
+}
+
+static inline uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Page p as rewritten by round r (r >= 1): word k is splitmix64(key + k). */
+static inline uint64_t bench_page_key(size_t p, unsigned r)
+{
+    return splitmix64(BENCH_SEED ^ splitmix64(((uint64_t)p << 24) ^ r));
 }
 
 static inline uint64_t bench_mix(uint64_t h, uint64_t w)
@@ -137,29 +173,102 @@ static inline uint64_t bench_next_word(uint64_t *s, size_t *j)
     return w;
 }
 
-/* Fill, or check against, the stream; returns the hash, *bad = first
- * mismatching word index or -1, *nbad = how many words differ. */
-static uint64_t bench_stream(uint64_t *mem, size_t words, int check, long *bad, long *nbad)
+/* Scratch memory outside the program's heap (mmap'd and unmapped again), so
+ * that the bookkeeping of a change or a check dirties no page of the process
+ * that an incremental checkpoint would then have to save. */
+static void *bench_scratch(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        fprintf(stderr, "bench-mem: cannot map %zu bytes of scratch memory: %s\n", bytes, strerror(errno));
+        exit(1);
+    }
+    return p;
+}
+
+/* The pages round r changes: ceil(pages × pct / 100) distinct pages, picked
+ * by a generator seeded with r; fn(p, r, arg) for each, in the order picked. */
+static size_t bench_round_pages(size_t pages, unsigned r, unsigned pct, void (*fn)(size_t, unsigned, void *),
+                                void *arg)
+{
+    size_t want = (pages * pct + 99) / 100, got = 0, bitmap = pages / 8 + 1;
+    if (want > pages)
+        want = pages;
+    uint8_t *seen = bench_scratch(bitmap);
+    uint64_t s = splitmix64(BENCH_SEED ^ ((uint64_t)r * 0xd1b54a32d192ed03ull));
+    while (got < want) {
+        s = splitmix64(s);
+        size_t p = (size_t)(s % pages);
+        if (seen[p / 8] & (1u << (p % 8)))
+            continue;
+        seen[p / 8] |= (uint8_t)(1u << (p % 8));
+        fn(p, r, arg);
+        got++;
+    }
+    munmap(seen, bitmap);
+    return got;
+}
+
+static void bench_note_version(size_t p, unsigned r, void *arg)
+{
+    ((uint8_t *)arg)[p] = (uint8_t)r;
+}
+
+/* version[p]: the last round that rewrote page p (0: never), or NULL when no
+ * round ran; unmap with munmap(v, pages). */
+static uint8_t *bench_versions(size_t pages)
+{
+    if (bench.rounds == 0)
+        return NULL;
+    uint8_t *v = bench_scratch(pages);
+    for (unsigned r = 1; r <= bench.rounds; r++)
+        bench_round_pages(pages, r, bench.round_pct[r], bench_note_version, v);
+    return v;
+}
+
+enum bench_mode { BENCH_FILL, BENCH_CHECK, BENCH_MODEL };
+
+/* Fill memory with the stream, check it against the stream, or only hash
+ * the stream (BENCH_MODEL: what the memory must hold, not reading it); the
+ * stream is the fill with the pages of version[] (may be NULL) replaced by
+ * their rewritten content.  Returns the hash (of the memory when checking);
+ * *bad = first mismatching word index or -1, *nbad = how many words differ. */
+static uint64_t bench_stream(uint64_t *mem, size_t words, enum bench_mode mode, const uint8_t *version,
+                             long *bad, long *nbad)
 {
     uint64_t s = BENCH_SEED, h = 0xcbf29ce484222325ull;
     size_t j = 0;
     *bad = -1;
     *nbad = 0;
-    for (size_t i = 0; i < words; i++) {
-        uint64_t w = bench_next_word(&s, &j);
-        if (check) {
-            if (mem[i] != w) {
-                if (*bad < 0)
-                    *bad = (long)i;
-                ++*nbad;
+    for (size_t p = 0; p * BENCH_PAGE_WORDS < words; p++) {
+        uint64_t key = version && version[p] ? bench_page_key(p, version[p]) : 0;
+        size_t i0 = p * BENCH_PAGE_WORDS;
+        for (size_t k = 0; k < BENCH_PAGE_WORDS; k++) {
+            uint64_t w = bench_next_word(&s, &j); /* the stream always advances */
+            if (key)
+                w = splitmix64(key + k);
+            if (mode == BENCH_CHECK) {
+                if (mem[i0 + k] != w) {
+                    if (*bad < 0)
+                        *bad = (long)(i0 + k);
+                    ++*nbad;
+                }
+                h = bench_mix(h, mem[i0 + k]);
+            } else {
+                if (mode == BENCH_FILL)
+                    mem[i0 + k] = w;
+                h = bench_mix(h, w);
             }
-            h = bench_mix(h, mem[i]);
-        } else {
-            mem[i] = w;
-            h = bench_mix(h, w);
         }
     }
     return h;
+}
+
+static void bench_rewrite_page(size_t p, unsigned r, void *arg)
+{
+    uint64_t *w = (uint64_t *)arg + p * BENCH_PAGE_WORDS, key = bench_page_key(p, r);
+    for (size_t k = 0; k < BENCH_PAGE_WORDS; k++)
+        w[k] = splitmix64(key + k);
 }
 
 static void bench_write_file(const char *dir, const char *name, const char *text)
@@ -178,6 +287,12 @@ static void bench_on_usr1(int sig)
 {
     (void)sig;
     bench.verify_requested = 1;
+}
+
+static void bench_on_hup(int sig)
+{
+    (void)sig;
+    bench.change_requested = 1;
 }
 
 /* The ticker thread: the largest gap between two CLOCK_MONOTONIC readings
@@ -220,10 +335,13 @@ static int bench_run(long mib, const char *dir, int ticker)
     struct sigaction sa = {.sa_handler = bench_on_usr1};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = bench_on_hup;
+    sigaction(SIGHUP, &sa, NULL);
 
     long bad, nbad;
+    size_t pages = words / BENCH_PAGE_WORDS;
     int64_t t0 = bench_now_ns();
-    uint64_t hash = bench_stream(mem, words, 0, &bad, &nbad);
+    uint64_t hash = bench_stream(mem, words, BENCH_FILL, NULL, &bad, &nbad);
     double fill_s = (double)(bench_now_ns() - t0) / 1e9;
     if (ticker) {
         pthread_t t;
@@ -255,7 +373,13 @@ static int bench_run(long mib, const char *dir, int ticker)
                 snprintf(text, sizeof text, "%lld\n", (long long)atomic_exchange(&bench.max_gap_ns, 0));
                 bench_write_file(dir, "gap", text);
             }
-            uint64_t h = bench_stream(mem, words, 1, &bad, &nbad);
+            int64_t v0 = bench_now_ns();
+            uint8_t *version = bench_versions(pages);
+            uint64_t h = bench_stream(mem, words, BENCH_CHECK, version, &bad, &nbad);
+            if (version)
+                munmap(version, pages);
+            snprintf(text, sizeof text, "%.6f %.6f\n", (double)v0 / 1e9, (double)bench_now_ns() / 1e9);
+            bench_write_file(dir, "vtime", text);
             if (bad < 0)
                 snprintf(text, sizeof text, "ok %016llx\n", (unsigned long long)h);
             else
@@ -263,6 +387,25 @@ static int bench_run(long mib, const char *dir, int ticker)
                          (void *)mem);
             bench_write_file(dir, "verify", text);
             last = bench_now_ns(); /* the check itself is not a resume */
+        }
+        if (bench.change_requested) {
+            bench.change_requested = 0;
+            if (bench.rounds == BENCH_MAX_ROUNDS) {
+                snprintf(text, sizeof text, "refused: already %u rounds\n", bench.rounds);
+            } else {
+                unsigned r = bench.rounds + 1;
+                int64_t c0 = bench_now_ns();
+                size_t n = bench_round_pages(pages, r, bench.change_pct, bench_rewrite_page, mem);
+                double change_s = (double)(bench_now_ns() - c0) / 1e9;
+                bench.round_pct[r] = (uint8_t)bench.change_pct;
+                bench.rounds = r;
+                uint8_t *version = bench_versions(pages);
+                uint64_t h = bench_stream(mem, words, BENCH_MODEL, version, &bad, &nbad);
+                munmap(version, pages);
+                snprintf(text, sizeof text, "%u %zu %016llx %.6f\n", r, n, (unsigned long long)h, change_s);
+            }
+            bench_write_file(dir, "changed", text);
+            last = bench_now_ns(); /* neither is the change */
         }
         struct timespec d = {0, BENCH_BEAT_NS};
         nanosleep(&d, NULL);
@@ -312,13 +455,15 @@ static int bench_wait(const char *hbpath, const char *t0s, pid_t pid, double lim
 
 int main(int argc, char **argv)
 {
-    if (argc >= 4 && argc <= 6 && !strcmp(argv[1], "run")) {
+    if (argc >= 4 && argc <= 7 && !strcmp(argv[1], "run")) {
         int ticker = 0;
         for (int i = 4; i < argc; i++) {
             if (!strcmp(argv[i], "text"))
                 bench.text = 1;
             else if (!strcmp(argv[i], "ticker"))
                 ticker = 1;
+            else if (!strncmp(argv[i], "change=", 7) && atoi(argv[i] + 7) >= 1 && atoi(argv[i] + 7) <= 100)
+                bench.change_pct = (unsigned)atoi(argv[i] + 7);
             else
                 goto usage;
         }
@@ -327,6 +472,6 @@ int main(int argc, char **argv)
     if (argc == 6 && !strcmp(argv[1], "wait"))
         return bench_wait(argv[2], argv[3], (pid_t)atoi(argv[4]), strtod(argv[5], NULL));
 usage:
-    fprintf(stderr, "usage: bench-mem run MIB DIR [text] [ticker] | bench-mem wait HBFILE T0 PID SECONDS\n");
+    fprintf(stderr, "usage: bench-mem run MIB DIR [text] [ticker] [change=PCT] | bench-mem wait HBFILE T0 PID SECONDS\n");
     return 1;
 }

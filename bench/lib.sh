@@ -61,10 +61,14 @@ start_coordinator() {
     PORT=$(cat "$WORK/port")
 }
 
-# launch_has_option OPT: does `dmtcp_launch --help` mention OPT (as a whole
-# word: --gzip is not found in --no-gzip)?
+# launch_has_option OPT / restart_has_option OPT: does `dmtcp_launch --help`
+# (`dmtcp_restart --help`) mention OPT (as a whole word: --gzip is not found
+# in --no-gzip)?
 launch_has_option() {
     "$BIN/dmtcp_launch" --help 2>&1 | grep -qE -- "(^|[^-[:alnum:]])$1([^-[:alnum:]]|\$)"
+}
+restart_has_option() {
+    "$BIN/dmtcp_restart" --help 2>&1 | grep -qE -- "(^|[^-[:alnum:]])$1([^-[:alnum:]]|\$)"
 }
 
 # status_kb PID FIELD: a field of /proc/PID/status in kB (VmRSS, VmHWM, ...)
@@ -96,38 +100,71 @@ mem_launch() {
 # checkpoint may), the time runs until it appears.  Sets CK_S,
 # CK_ENGINE_S (as timed by the coordinator), IMAGE, IMAGE_BYTES, and
 # HWM_GROWTH_KB: how much the process's peak RSS (VmHWM) grew during the
-# checkpoint — over the user's memory, which it already held.
+# checkpoint — over the user's memory, which it already held.  IMAGE is the
+# one canonical ckpt_*.dmtcp; the older images of an incremental chain,
+# ckpt_*.g<N>.dmtcp beside it, are listed in CHAIN_LINKS (oldest first).
 mem_checkpoint() {
-    local hwm0 t0 t1 out images end
+    local hwm0 t0 t1 out end
     hwm0=$(status_kb "$PROG_PID" VmHWM)
     sync
     t0=$EPOCHREALTIME
     out=$(timeout "$WAIT_S" "$BIN/dmtcp_command" -p "$PORT" -bc 2>&1) || die "dmtcp_command -bc failed: $out"
     t1=$EPOCHREALTIME
     end=$((SECONDS + WAIT_S))
-    images=("$CKPT"/ckpt_*.dmtcp)
-    while [ ! -f "${images[0]}" ] && [ $SECONDS -lt $end ]; do
+    ckpt_images
+    while [ ${#CK_IMAGES[@]} = 0 ] && [ $SECONDS -lt $end ]; do
         sleep 0.005
-        images=("$CKPT"/ckpt_*.dmtcp)
+        ckpt_images
         t1=$EPOCHREALTIME
     done
     CK_S=$(elapsed "$t0" "$t1")
     CK_ENGINE_S=$(sed -n 's/.* bytes in \([0-9.]*\) s.*/\1/p' <<<"$out")
     HWM_GROWTH_KB=$(($(status_kb "$PROG_PID" VmHWM) - hwm0))
-    if [ ${#images[@]} != 1 ] || [ ! -f "${images[0]}" ]; then
-        die "expected one image in $CKPT, found: ${images[*]}"
+    if [ ${#CK_IMAGES[@]} != 1 ]; then
+        die "expected one image in $CKPT, found: ${CK_IMAGES[*]:-none}"
     fi
-    IMAGE=${images[0]}
+    IMAGE=${CK_IMAGES[0]}
     IMAGE_BYTES=$(stat -c %s "$IMAGE")
 }
 
-# mem_restart IMAGE: start dmtcp_restart and time until bench-mem beats its
-# heartbeat again.  Sets RS_S (seen by the bench) and RESUMED_S (as stamped
-# by the program).
+# ckpt_images: CK_IMAGES = the canonical images in the ckptdir, CHAIN_LINKS
+# = the ckpt_*.g<N>.dmtcp files (the older images of a chain), by N
+ckpt_images() {
+    local f
+    CK_IMAGES=() CHAIN_LINKS=()
+    for f in "$CKPT"/ckpt_*.dmtcp; do
+        [ -f "$f" ] || continue
+        if [[ $f =~ \.g[0-9]+\.dmtcp$ ]]; then CHAIN_LINKS+=("$f"); else CK_IMAGES+=("$f"); fi
+    done
+    [ ${#CHAIN_LINKS[@]} -lt 2 ] || mapfile -t CHAIN_LINKS < <(printf '%s\n' "${CHAIN_LINKS[@]}" | sort -V)
+}
+
+# mem_change: bench-mem rewrites 1 % of its pages (its "change=PCT"), spread
+# at random, and says how many and the hash its memory must now have: HASH
+# becomes that (the next check_memory expects it).  Sets CHANGED_PAGES,
+# CHANGE_ROUND, CHANGE_S (the rewriting, as timed by the program).
+mem_change() {
+    local round n hash s
+    rm -f "$STATE/changed"
+    kill -HUP "$PROG_PID"
+    wait_file "$STATE/changed" "$PROG_PID" "waiting for bench-mem to change its pages"
+    read -r round n hash s <"$STATE/changed"
+    [[ $round =~ ^[0-9]+$ ]] || die "bench-mem did not change its pages: $round $n $hash $s"
+    CHANGE_ROUND=$round CHANGED_PAGES=$n HASH=$hash CHANGE_S=$s
+}
+
+# mem_restart IMAGE [OPTIONS...]: start dmtcp_restart (with OPTIONS, by
+# default -q) and time until bench-mem beats its heartbeat again.  Sets
+# RS_T0 (when dmtcp_restart started, $EPOCHREALTIME), RS_S (seen by the
+# bench), RESUMED_S (as stamped by the program) and RESTART_MSG (what this
+# dmtcp_restart printed until then).
 mem_restart() {
-    local t0 seen t_seen t_resumed
+    local img=$1 t0 seen t_seen t_resumed log0 opts=(-q)
+    shift
+    [ $# = 0 ] || opts=("$@")
+    log0=$(stat -c %s "$WORK/restart.log" 2>/dev/null || echo 0)
     t0=$EPOCHREALTIME
-    "$BIN/dmtcp_restart" -p "$PORT" -j -q "$1" </dev/null >>"$WORK/restart.log" 2>&1 &
+    "$BIN/dmtcp_restart" -p "$PORT" -j "${opts[@]}" "$img" </dev/null >>"$WORK/restart.log" 2>&1 &
     PROG_PID=$!
     disown "$PROG_PID"
     seen=$("$PROG" wait "$STATE/hb" "$t0" "$PROG_PID" "$WAIT_S")
@@ -137,8 +174,10 @@ mem_restart() {
     *) die "the restarted program did not beat within ${WAIT_S} s" ;;
     esac
     read -r t_seen t_resumed <<<"$seen"
+    RS_T0=$t0
     RS_S=$(elapsed "$t0" "$t_seen")
     RESUMED_S=$(elapsed "$t0" "$t_resumed")
+    RESTART_MSG=$(tail -c +"$((log0 + 1))" "$WORK/restart.log" 2>/dev/null)
 }
 
 # stop_program: kill the computation through the coordinator and reap it.
@@ -153,17 +192,22 @@ stop_program() {
 }
 
 # check_memory WHEN: outside any timing, bench-mem compares every word of its
-# memory with the stream it was filled with; a difference is recorded in
-# INEXACT (the bench goes on, so the figures still print, and fails at the end).
+# memory with the stream it was filled with (and the pages it changed since,
+# with their new content); a difference is recorded in INEXACT (the bench
+# goes on, so the figures still print, and fails at the end).
 # A bench-mem started with "ticker" writes its largest gap first: GAP_NS.
+# VERIFY_T0, VERIFY_T1: when the check started and ended ($EPOCHREALTIME
+# seconds, stamped by the program), VERIFY_S its duration.
 INEXACT=() CHECKS=0
 check_memory() {
     local verdict a nbad addr
-    rm -f "$STATE/verify" "$STATE/gap"
+    rm -f "$STATE/verify" "$STATE/gap" "$STATE/vtime"
     kill -USR1 "$PROG_PID"
     wait_file "$STATE/verify" "$PROG_PID" "$1: waiting for the memory check"
     CHECKS=$((CHECKS + 1))
     GAP_NS=$(cat "$STATE/gap" 2>/dev/null)
+    read -r VERIFY_T0 VERIFY_T1 <"$STATE/vtime"
+    VERIFY_S=$(elapsed "$VERIFY_T0" "$VERIFY_T1")
     read -r verdict a _ nbad addr <"$STATE/verify"
     if [ "$verdict" = ok ] && [ "$a" = "$HASH" ]; then
         return 0
@@ -188,13 +232,13 @@ time_dd() {
     DD_T=$(elapsed "$t0" "$t1")
 }
 
-# time_cat FILE: CAT_T = seconds for cat FILE >/dev/null, FILE in the page
-# cache (a first cat puts it there).
+# time_cat FILE...: CAT_T = seconds for cat FILE... >/dev/null, the files in
+# the page cache (a first cat puts them there).
 time_cat() {
     local t0 t1
-    cat "$1" >/dev/null
+    cat "$@" >/dev/null
     t0=$EPOCHREALTIME
-    cat "$1" >/dev/null
+    cat "$@" >/dev/null
     t1=$EPOCHREALTIME
     CAT_T=$(elapsed "$t0" "$t1")
 }

@@ -5,13 +5,16 @@
 # directory (DESIGN.md, "Performance model").  One part per file, all run by
 # default, in this order:
 #   main         part-main.sh         checkpoint and restart of BENCH_MIB MiB of
-#                                     incompressible memory vs dd and cat
-#                                     (targets 1, 5)
+#                                     incompressible memory vs dd and cat,
+#                                     restart eager and --lazy (targets 1, 5)
 #   forked       part-forked.sh       time the program is stopped by a
 #                                     checkpoint, default mode and
 #                                     --forked-ckpt (target 2)
 #   compression  part-compression.sh  --gzip images of text and of random
 #                                     memory (targets 3, 4, 6)
+#   incremental  part-incremental.sh  full, then incremental checkpoint after
+#                                     1 % of BENCH_INCR_MIB MiB changed;
+#                                     restart from the chain (target 7)
 #   threads      part-threads.sh      parking 200 threads (target 8)
 #   syscalls     part-syscalls.sh     a syscall- and thread-heavy program under
 #                                     the engine vs plain (target 9)
@@ -44,6 +47,11 @@
 #                        "64 1024 4096 8192"); a size is skipped, with the
 #                        reason, if MemAvailable < 2.5 × or free disk < 1.5 × it
 #   BENCH_SCALE_REPS     runs per size in the scaling part (default 1)
+#   BENCH_INCR_MIB       memory of the incremental part, MiB (default 4096);
+#                        skipped, with the reason, if MemAvailable < 2.5 × or
+#                        free disk < 3 × it
+#   BENCH_INCR_REPS      runs of the incremental part (default 1)
+#   BENCH_INCR_FORKED=0  leave out its --forked-ckpt variant
 #   BENCH_RSS_MIB        sizes whose checkpoint's peak RSS growth is measured
 #                        (default "1024 4096"; reused from main/scaling)
 #   BENCH_RSS_WARM       seconds between "ready" and reading VmRSS (default 0.5)
@@ -66,7 +74,7 @@ RESULTS=$ROOT/bench/results
 MIB=${BENCH_MIB:-1024}
 REPS=${BENCH_REPS:-3}
 BASE=${STASIS_BENCH_DIR:-/var/tmp}
-ALL_PARTS="main forked compression threads syscalls scaling rss delayresume"
+ALL_PARTS="main forked compression incremental threads syscalls scaling rss delayresume"
 ONLY=${BENCH_ONLY:-}
 read -ra PARTS <<<"${ONLY//,/ }"
 [ ${#PARTS[@]} -gt 0 ] || read -ra PARTS <<<"$ALL_PARTS"
@@ -79,6 +87,9 @@ ONLY="${PARTS[*]}"
 
 SCALE_MIB=${BENCH_SCALE_MIB:-64 1024 4096 8192}
 SCALE_REPS=${BENCH_SCALE_REPS:-1}
+INCR_MIB=${BENCH_INCR_MIB:-4096}
+INCR_REPS=${BENCH_INCR_REPS:-1}
+INCR_FORKED=${BENCH_INCR_FORKED:-1}
 RSS_MIB=${BENCH_RSS_MIB:-1024 4096}
 RSS_WARM=${BENCH_RSS_WARM:-0.5}
 THREADS_MIX=${BENCH_THREADS_MIX:-8:96:96}
@@ -90,6 +101,9 @@ usage_error() { echo "bench: $*" >&2; exit 1; }
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_REPS must be a positive integer"
 [[ $SCALE_MIB =~ ^\ *[1-9][0-9]*(\ +[1-9][0-9]*)*\ *$ ]] || usage_error "BENCH_SCALE_MIB must be sizes in MiB, e.g. \"64 1024\""
 [[ $SCALE_REPS =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_SCALE_REPS must be a positive integer"
+[[ $INCR_MIB =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_INCR_MIB must be a positive integer"
+[[ $INCR_REPS =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_INCR_REPS must be a positive integer"
+[[ $INCR_FORKED =~ ^[01]$ ]] || usage_error "BENCH_INCR_FORKED must be 0 or 1"
 [[ $RSS_MIB =~ ^\ *[1-9][0-9]*(\ +[1-9][0-9]*)*\ *$ ]] || usage_error "BENCH_RSS_MIB must be sizes in MiB, e.g. \"1024 4096\""
 [[ $RSS_WARM =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "BENCH_RSS_WARM must be seconds, e.g. 0.5"
 [[ $THREADS_MIX =~ ^[0-9]+:[0-9]+:[0-9]+$ ]] || usage_error "BENCH_THREADS_MIX must be SPIN:COND:SLEEP, e.g. 8:96:96"
@@ -121,6 +135,8 @@ PROG=$WORK/bench-mem
 . "$ROOT/bench/part-forked.sh"
 # shellcheck source=bench/part-compression.sh
 . "$ROOT/bench/part-compression.sh"
+# shellcheck source=bench/part-incremental.sh
+. "$ROOT/bench/part-incremental.sh"
 # shellcheck source=bench/part-threads.sh
 . "$ROOT/bench/part-threads.sh"
 # shellcheck source=bench/part-syscalls.sh
@@ -261,7 +277,7 @@ render_targets() {
             4) line="checkpoint of incompressible memory, compression on	≤ 1.5 × dd	compression" ;;
             5) line="restart until running	≤ 0.1 × cat (lazy mode)	main" ;;
             6) line="restart from a compressed image	≤ 1.5 × cat (raw)	compression" ;;
-            7) line="incremental checkpoint of 4 GiB, 1 % changed	≤ 5 % of the bytes, ≤ 25 % of the time	" ;;
+            7) line="incremental checkpoint of 4 GiB, 1 % changed	≤ 5 % of the bytes, ≤ 25 % of the time	incremental" ;;
             8) line="parking 200 threads	≤ 10 ms	threads" ;;
             9) line="syscall- and thread-heavy program, no checkpoint	≤ 3 % slower	syscalls" ;;
             10) line="throughput(8 GiB) / throughput(1 GiB)	≥ 0.90	scaling" ;;
