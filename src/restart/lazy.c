@@ -33,6 +33,7 @@
 #include "restart/load.h"
 
 #define LAZY_MAX_REGIONS 4096
+#define LAZY_QUIET_MS 2 /* no fault for this long: load in the background */
 
 struct lazy_region {
     const struct image_region *r;
@@ -241,6 +242,16 @@ static __attribute__((noreturn)) void lazy_serve(int img)
         }
         if (n != -11 /* EAGAIN */)
             rs_exit(0); /* the program exited or exec'd */
+        /* Faults first: loading a block in the background takes about a
+         * millisecond, and a thread faulting meanwhile would wait for it.
+         * While the program is starting it faults in quick succession, so
+         * background loading waits until no fault came for a while. */
+        struct {
+            int fd;
+            short events, revents;
+        } pfd = {lazy.uffd, 1 /* POLLIN */, 0};
+        if (rs_syscall6(7 /* poll */, (long)&pfd, 1, LAZY_QUIET_MS, 0, 0, 0) > 0)
+            continue;
         while (ri < lazy.n && cursor >= lazy.reg[ri].first_block + lazy.reg[ri].nblocks)
             ri++;
         if (ri == lazy.n)
