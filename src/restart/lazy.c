@@ -33,7 +33,8 @@
 #include "restart/load.h"
 
 #define LAZY_MAX_REGIONS 4096
-#define LAZY_QUIET_MS 2 /* no fault for this long: load in the background */
+#define LAZY_QUIET_MS 2     /* while starting: no fault for this long, then background */
+#define LAZY_STARTUP_MS 100 /* how long "starting" lasts */
 
 struct lazy_region {
     const struct image_region *r;
@@ -227,8 +228,18 @@ static void lazy_fault(int img, uint64_t addr)
         lazy_ioctl(UFFDIO_WAKE, &one);
 }
 
+static uint64_t lazy_now_ms(void)
+{
+    struct {
+        long sec, nsec;
+    } ts = {0, 0};
+    rs_syscall6(228 /* clock_gettime */, 1 /* CLOCK_MONOTONIC */, (long)&ts, 0, 0, 0, 0);
+    return (uint64_t)ts.sec * 1000 + (uint64_t)ts.nsec / 1000000;
+}
+
 static __attribute__((noreturn)) void lazy_serve(int img)
 {
+    uint64_t started = lazy_now_ms();
     struct uffd_msg msgs[32];
     uint64_t cursor = 0; /* next block to load in the background */
     int ri = 0;
@@ -242,16 +253,20 @@ static __attribute__((noreturn)) void lazy_serve(int img)
         }
         if (n != -11 /* EAGAIN */)
             rs_exit(0); /* the program exited or exec'd */
-        /* Faults first: loading a block in the background takes about a
-         * millisecond, and a thread faulting meanwhile would wait for it.
-         * While the program is starting it faults in quick succession, so
-         * background loading waits until no fault came for a while. */
-        struct {
-            int fd;
-            short events, revents;
-        } pfd = {lazy.uffd, 1 /* POLLIN */, 0};
-        if (rs_syscall6(7 /* poll */, (long)&pfd, 1, LAZY_QUIET_MS, 0, 0, 0) > 0)
-            continue;
+        /* Faults first while the program starts: loading a block in the
+         * background takes about a millisecond, and a thread faulting
+         * meanwhile would wait for it; a starting program faults in quick
+         * succession, so background loading waits for a quiet moment.
+         * Later the background loading runs between faults, reading ahead
+         * of a program that goes through its memory. */
+        if (lazy_now_ms() - started < LAZY_STARTUP_MS) {
+            struct {
+                int fd;
+                short events, revents;
+            } pfd = {lazy.uffd, 1 /* POLLIN */, 0};
+            if (rs_syscall6(7 /* poll */, (long)&pfd, 1, LAZY_QUIET_MS, 0, 0, 0) > 0)
+                continue;
+        }
         while (ri < lazy.n && cursor >= lazy.reg[ri].first_block + lazy.reg[ri].nblocks)
             ri++;
         if (ri == lazy.n)
