@@ -36,7 +36,7 @@
 # Sourced by run.sh (uses lib.sh).
 
 part_main() {
-    local rep CKPT_S=() CKPT_ENGINE_S=() DD_S=() DDZ_S=() CAT_S=() RESTART_S=() PROG_RESUMED_S=()
+    local rep CKPT_S=() CKPT_ENGINE_S=() DD_S=() DDZ_S=() CAT_S=() POP_S=() RESTART_S=() PROG_RESUMED_S=()
     local EAGER_VER_S=() EAGER_CHECK_S=() LAZY_S=() LAZY_RESUMED_S=() LAZY_VER_S=() LAZY_CHECK_S=()
     local image_bytes=0 dd_mib=0 lazy=0 lazy_why='' lazy_msg='' order=() mode
     restart_has_option --lazy && lazy=1
@@ -63,6 +63,9 @@ part_main() {
             time_dd "$IMAGE" "$dd_mib" && DD_S+=("$DD_T")
         fi
         time_cat "$IMAGE" && CAT_S+=("$CAT_T")
+        # the kernel handing out as much fresh memory: what an eager restart
+        # pays before it copies a byte (bench-populate.c)
+        POP_S+=("$("$POPULATE" "$MIB")")
 
         # -- restart, until the program beats again, eager (default) and
         # --lazy, alternating which goes first; then, outside the timing: is
@@ -129,6 +132,8 @@ part_main() {
     [ -z "$r_lz" ] ||
         add_time_row "  --lazy, until memory verified" "$image_bytes" "$r_lv × cat" "" "" "${LAZY_VER_S[@]}"
     add_time_row "  floor: cat (cached)" "$image_bytes" "" "" "" "${CAT_S[@]}"
+    add_time_row "  floor: fresh memory, $MIB MiB (MADV_POPULATE_WRITE)" "$image_bytes" \
+        "$(calc "%.2f" "$(med "${POP_S[@]}") / $(med "${CAT_S[@]}")") × cat" "" "" "${POP_S[@]}"
     add_target 1 "checkpoint of 1 GiB incompressible, uncompressed" "$r_ck × dd ($MIB MiB)" "≤ 1.3 × dd" "$v_ck"
     if [ -n "$r_lz" ]; then
         add_target 5 "restart until running" "$r_lz × cat with --lazy ($MIB MiB; $r_lv × cat until all memory was read and verified); default mode eager, verifying every block as it loads: $r_rs × cat" \

@@ -165,6 +165,8 @@ trap 'exit 130' INT TERM
 
 # ---- set up -----------------------------------------------------------------
 cc -O2 -Wall -Wextra -o "$PROG" "$ROOT/bench/bench-mem.c" -lpthread || die "cannot compile bench/bench-mem.c"
+POPULATE=$WORK/bench-populate
+cc -O2 -Wall -Wextra -o "$POPULATE" "$ROOT/bench/bench-populate.c" || die "cannot compile bench/bench-populate.c"
 start_coordinator
 
 # Target 1 is about uncompressed images: when dmtcp_launch can compress,
