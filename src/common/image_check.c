@@ -34,7 +34,7 @@ static int image_bad(char *err, size_t cap, const char *path, const char *fmt, .
     return -1;
 }
 
-static int image_read_at(int fd, void *buf, size_t len, uint64_t off)
+int image_read_at(int fd, void *buf, size_t len, uint64_t off)
 {
     char *p = buf;
     while (len) {

@@ -16,4 +16,8 @@
  * problem. */
 int image_check_file(const char *path, struct image_header *hdr, char *err, size_t errcap, int full);
 
+/* pread all of len bytes at off (retrying short reads and EINTR): 0, or a
+ * negative errno (-EIO at the end of the file). */
+int image_read_at(int fd, void *buf, size_t len, uint64_t off);
+
 #endif

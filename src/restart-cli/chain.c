@@ -37,28 +37,12 @@ struct chain_ctx {
     uint64_t nblocks;
 };
 
-static int chain_read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-    char *p = buf;
-    while (len) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The table of an image and, for region i, its payload head (malloc'd). */
 static struct image_region *chain_table(int fd, const struct image_header *h)
 {
     size_t len = h->nregions * sizeof(struct image_region);
     struct image_region *r = malloc(len ? len : 1);
-    if (r && chain_read_at(fd, r, len, h->table_offset) < 0) {
+    if (r && image_read_at(fd, r, len, h->table_offset) < 0) {
         free(r);
         return NULL;
     }
@@ -67,11 +51,11 @@ static struct image_region *chain_table(int fd, const struct image_header *h)
 
 static uint8_t *chain_head(int fd, const struct image_region *r, struct image_payload_head *ph)
 {
-    if (chain_read_at(fd, ph, sizeof *ph, r->payload_offset) < 0)
+    if (image_read_at(fd, ph, sizeof *ph, r->payload_offset) < 0)
         return NULL;
     uint64_t hb = image_head_bytes(ph);
     uint8_t *head = malloc(hb);
-    if (head && chain_read_at(fd, head, hb, r->payload_offset) < 0) {
+    if (head && image_read_at(fd, head, hb, r->payload_offset) < 0) {
         free(head);
         return NULL;
     }

@@ -78,6 +78,19 @@ void hs_say(const char *s)
 {
     rs_write(2, s, hs_len(s));
 }
+void hs_dec(uint64_t v)
+{
+    char rev[24], out[24];
+    int k = 0;
+    do
+        rev[k++] = (char)('0' + v % 10);
+    while ((v /= 10) && k < 23);
+    for (int i = 0; i < k; i++)
+        out[i] = rev[k - 1 - i];
+    out[k] = 0;
+    hs_say(out);
+}
+
 void hs_hex(uint64_t v)
 {
     char b[19] = "0x";
@@ -390,18 +403,8 @@ void helper_main(long *sp)
         load_plan(plan_fd, chain_fds, nchain, HELPER_HEAD);
     info->lazy_pid = lazy_start(img);
     if (info->lazy_pid > 0 && !info->quiet) {
-        char num[24];
-        int k = 0;
-        uint64_t mib = (lazy_bytes() + (1u << 20) - 1) >> 20;
-        char rev[24];
-        do
-            rev[k++] = (char)('0' + mib % 10);
-        while ((mib /= 10) && k < 23);
-        for (int i = 0; i < k; i++)
-            num[i] = rev[k - 1 - i];
-        num[k] = 0;
         hs_say("dmtcp_restart: lazy restart: ");
-        hs_say(num);
+        hs_dec((lazy_bytes() + (1u << 20) - 1) >> 20);
         hs_say(" MiB of memory load on first touch and in the background\n");
     }
     for (uint64_t i = 0; i < hdr.nregions; i++)

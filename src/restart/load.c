@@ -126,17 +126,7 @@ static __attribute__((noreturn)) void load_corrupt_chain(uint32_t image)
     hs_say("dmtcp_restart: refusing to restart ");
     hs_say(load_image_path);
     hs_say(": checksum mismatch in an older image of its chain (");
-    char n[12];
-    int k = 0;
-    uint32_t v = image + 1;
-    char rev[12];
-    do
-        rev[k++] = (char)('0' + v % 10);
-    while ((v /= 10) && k < 11);
-    for (int i = 0; i < k; i++)
-        n[i] = rev[k - 1 - i];
-    n[k] = 0;
-    hs_say(n);
+    hs_dec(image + 1);
     hs_say(" back): the chain is corrupt\n");
     rs_exit(1);
 }

@@ -33,6 +33,7 @@ void load_region(int img, const struct image_region *r, uint64_t head_area);
 
 void hs_say(const char *s);
 void hs_hex(uint64_t v);
+void hs_dec(uint64_t v);
 __attribute__((noreturn)) void hs_die(const char *what, const char *detail, long err);
 
 #endif
