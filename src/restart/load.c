@@ -30,6 +30,7 @@
 #define LOAD_BLOCK_BYTES ((uint64_t)IMAGE_BLOCK_PAGES * IMAGE_PAGE)
 
 static struct {
+    uint64_t len;  /* of the mapping holding all three */
     uint8_t *zbuf; /* a compressed block as stored */
     uint8_t *raw;  /* a block whose pages are scattered, before copying out */
     ZSTD_DCtx *dctx;
@@ -48,6 +49,7 @@ void load_init(uint64_t work_area)
                      RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED_NOREPLACE, -1, 0);
     if (m < 0)
         hs_die("cannot allocate the helper's block buffers", 0, m);
+    load_io.len = zcap + LOAD_BLOCK_BYTES + dcap;
     load_io.zbuf = (uint8_t *)work_area;
     load_io.raw = load_io.zbuf + zcap;
     load_io.dctx = ZSTD_initStaticDCtx(load_io.raw + LOAD_BLOCK_BYTES, dcap);
@@ -57,9 +59,7 @@ void load_init(uint64_t work_area)
 
 void load_fini(void)
 {
-    uint64_t zcap = load_round(ZSTD_COMPRESSBOUND(LOAD_BLOCK_BYTES));
-    uint64_t dcap = load_round(ZSTD_estimateDCtxSize());
-    rs_munmap((uint64_t)load_io.zbuf, zcap + LOAD_BLOCK_BYTES + dcap);
+    rs_munmap((uint64_t)load_io.zbuf, load_io.len);
 }
 
 static void load_read(int fd, void *buf, uint64_t len, uint64_t off)
@@ -144,15 +144,19 @@ static uint8_t *load_contiguous(const struct image_region *r, const struct load_
     return (uint8_t *)(r->start + (c->ex[c->ei].first_page + c->ep) * IMAGE_PAGE);
 }
 
-static void load_scatter(const struct image_region *r, struct load_cursor *c, const uint8_t *src, uint64_t pages)
+/* Move the cursor over `pages` stored pages, copying them from src to
+ * where they belong when src is given. */
+static void load_advance(const struct image_region *r, struct load_cursor *c, const uint8_t *src, uint64_t pages)
 {
     while (pages) {
         uint64_t take = c->ex[c->ei].npages - c->ep;
         if (take > pages)
             take = pages;
-        __builtin_memcpy((void *)(r->start + (c->ex[c->ei].first_page + c->ep) * IMAGE_PAGE), src,
-                         take * IMAGE_PAGE);
-        src += take * IMAGE_PAGE;
+        if (src) {
+            __builtin_memcpy((void *)(r->start + (c->ex[c->ei].first_page + c->ep) * IMAGE_PAGE), src,
+                             take * IMAGE_PAGE);
+            src += take * IMAGE_PAGE;
+        }
         pages -= take;
         c->ep += take;
         if (c->ep == c->ex[c->ei].npages) {
@@ -162,36 +166,28 @@ static void load_scatter(const struct image_region *r, struct load_cursor *c, co
     }
 }
 
-static void load_skip(struct load_cursor *c, uint64_t pages)
+/* Read one stored block at off of fd into `into` (raw_len bytes), checking
+ * its stored bytes against checksum and decompressing a zstd block: 0, or
+ * -1 when the block is not what its checksum and sizes say. */
+static int load_fetch(int fd, uint64_t off, uint32_t stored_len, uint32_t raw_len, uint32_t codec,
+                      uint64_t checksum, uint8_t *into)
 {
-    while (pages) {
-        uint64_t take = c->ex[c->ei].npages - c->ep;
-        if (take > pages)
-            take = pages;
-        pages -= take;
-        c->ep += take;
-        if (c->ep == c->ex[c->ei].npages) {
-            c->ei++;
-            c->ep = 0;
-        }
+    if (codec == CODEC_RAW) {
+        load_read(fd, into, raw_len, off);
+        return XXH3_64bits(into, raw_len) == checksum ? 0 : -1;
     }
+    load_read(fd, load_io.zbuf, stored_len, off);
+    if (XXH3_64bits(load_io.zbuf, stored_len) != checksum)
+        return -1;
+    size_t n = ZSTD_decompressDCtx(load_io.dctx, into, raw_len, load_io.zbuf, stored_len);
+    return ZSTD_isError(n) || n != raw_len ? -1 : 0;
 }
 
 /* One block's bytes, checked and decompressed, in the block buffer. */
 const uint8_t *load_block(int img, const struct image_region *r, const struct image_block *b)
 {
-    uint64_t off = r->payload_offset + b->offset;
-    if (b->codec == CODEC_RAW) {
-        load_read(img, load_io.raw, b->raw_len, off);
-        if (XXH3_64bits(load_io.raw, b->raw_len) != b->checksum)
-            load_corrupt(r);
-        return load_io.raw;
-    }
-    load_read(img, load_io.zbuf, b->stored_len, off);
-    if (XXH3_64bits(load_io.zbuf, b->stored_len) != b->checksum)
-        load_corrupt(r);
-    size_t n = ZSTD_decompressDCtx(load_io.dctx, load_io.raw, b->raw_len, load_io.zbuf, b->stored_len);
-    if (ZSTD_isError(n) || n != b->raw_len)
+    if (load_fetch(img, r->payload_offset + b->offset, b->stored_len, b->raw_len, b->codec, b->checksum,
+                   load_io.raw) < 0)
         load_corrupt(r);
     return load_io.raw;
 }
@@ -224,54 +220,25 @@ void load_region(int img, const struct image_region *r, uint64_t head_area)
 {
     if (!r->payload_offset)
         return;
-    struct image_payload_head ph;
-    load_read(img, &ph, sizeof ph, r->payload_offset);
     /* dmtcp_restart checked the head's layout; its checksum is checked
      * again here because the head steers every write below. */
-    uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
-    if (ph.nextents > region_pages || ph.ninherit > region_pages || ph.nblocks > region_pages + 1)
-        load_corrupt(r);
-    uint64_t hb = image_head_bytes(&ph);
-    if (hb > r->payload_size)
-        load_corrupt(r);
-    long m = rs_mmap(head_area, load_round(hb), RS_PROT_READ | RS_PROT_WRITE,
-                     RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1, 0);
-    if (m < 0)
-        hs_die("cannot allocate memory for a region's page list", 0, m);
-    uint8_t *head = (uint8_t *)head_area;
-    load_read(img, head, hb, r->payload_offset);
-    if (XXH64(head, hb, 0) != r->checksum)
-        load_corrupt(r);
+    struct image_payload_head ph;
+    uint64_t mapped;
+    const uint8_t *head = load_head(img, r, head_area, UINT64_MAX, &ph, &mapped);
     struct load_cursor c = {(const struct image_extent *)(head + sizeof ph), 0, 0};
     /* inherited pages (after the stored extents) are filled by the plan */
     const struct image_block *blocks = (const struct image_block *)(c.ex + ph.nextents + ph.ninherit);
     for (uint64_t k = 0; k < ph.nblocks; k++) {
         const struct image_block *b = &blocks[k];
         uint64_t pages = b->raw_len / IMAGE_PAGE;
-        uint8_t *dest = load_contiguous(r, &c, pages);
-        uint64_t off = r->payload_offset + b->offset;
-        if (b->codec == CODEC_RAW) {
-            uint8_t *into = dest ? dest : load_io.raw;
-            load_read(img, into, b->raw_len, off);
-            if (XXH3_64bits(into, b->raw_len) != b->checksum)
-                load_corrupt(r);
-            if (!dest)
-                load_scatter(r, &c, into, pages);
-        } else {
-            load_read(img, load_io.zbuf, b->stored_len, off);
-            if (XXH3_64bits(load_io.zbuf, b->stored_len) != b->checksum)
-                load_corrupt(r);
-            uint8_t *into = dest ? dest : load_io.raw;
-            size_t n = ZSTD_decompressDCtx(load_io.dctx, into, b->raw_len, load_io.zbuf, b->stored_len);
-            if (ZSTD_isError(n) || n != b->raw_len)
-                load_corrupt(r);
-            if (!dest)
-                load_scatter(r, &c, into, pages);
-        }
-        if (dest)
-            load_skip(&c, pages);
+        uint8_t *dest = load_contiguous(r, &c, pages); /* else via the block buffer */
+        uint8_t *into = dest ? dest : load_io.raw;
+        if (load_fetch(img, r->payload_offset + b->offset, b->stored_len, b->raw_len, b->codec, b->checksum,
+                       into) < 0)
+            load_corrupt(r);
+        load_advance(r, &c, dest ? NULL : into, pages);
     }
-    rs_munmap(head_area, load_round(hb));
+    rs_munmap(head_area, mapped);
 }
 
 /* Carry out dmtcp_restart's plan (struct plan_* in image.h): each block of
@@ -300,15 +267,9 @@ void load_plan(int plan_fd, const int *fds, int nfds, uint64_t area)
             hs_die("bad restart plan from dmtcp_restart", 0, 0);
         load_read(plan_fd, copies, b.ncopies * sizeof *copies, off);
         off += b.ncopies * sizeof *copies;
-        uint8_t *src = load_io.raw;
-        load_read(fds[b.image], b.codec == CODEC_RAW ? load_io.raw : load_io.zbuf, b.stored_len, b.offset);
-        if (XXH3_64bits(b.codec == CODEC_RAW ? load_io.raw : load_io.zbuf, b.stored_len) != b.checksum)
+        const uint8_t *src = load_io.raw;
+        if (load_fetch(fds[b.image], b.offset, b.stored_len, b.raw_len, b.codec, b.checksum, load_io.raw) < 0)
             load_corrupt_chain(b.image);
-        if (b.codec != CODEC_RAW) {
-            size_t n = ZSTD_decompressDCtx(load_io.dctx, load_io.raw, b.raw_len, load_io.zbuf, b.stored_len);
-            if (ZSTD_isError(n) || n != b.raw_len)
-                load_corrupt_chain(b.image);
-        }
         for (uint32_t i = 0; i < b.ncopies; i++) {
             const struct plan_copy *c = &copies[i];
             if (c->first_page > b.raw_len / IMAGE_PAGE || c->npages > b.raw_len / IMAGE_PAGE - c->first_page)
