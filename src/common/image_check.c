@@ -100,11 +100,6 @@ static int image_check_header(const struct image_header *h, uint64_t size, const
     return 0;
 }
 
-/* A payload's head steers every write the restart helper makes: the
- * extents must name pages inside the region, in order; the blocks must cut
- * exactly those pages, lie inside the payload in order, and raw blocks be
- * page-aligned.  With full set, every block's bytes are checked against
- * its checksum too.  Returns 0, -1 (malformed) or -2 (checksum mismatch). */
 /* Extents inside the region, ascending and apart; returns pages or -1. */
 static int64_t image_check_extent_list(const struct image_extent *e, uint64_t n, uint64_t region_pages)
 {
@@ -135,6 +130,11 @@ static int image_check_disjoint(const struct image_extent *a, uint64_t na, const
     return 0;
 }
 
+/* A payload's head steers every write the restart helper makes: the
+ * extents must name pages inside the region, in order; the blocks must cut
+ * exactly those pages, lie inside the payload in order, and raw blocks be
+ * page-aligned.  With full set, every block's bytes are checked against
+ * its checksum too.  Returns 0, -1 (malformed) or -2 (checksum mismatch). */
 static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap, int full,
                                int has_parent)
 {

@@ -126,7 +126,6 @@ struct image_header;
 void delta_writer_begin(struct image_header *h);
 int delta_hashing(void);
 int delta_page(uint64_t addr, const void *page);
-void delta_break_run(void);
 int delta_writer_end(int ok);
 const char *image_current_path(void);
 const char *image_current_path_in(const char *dir);

@@ -187,7 +187,9 @@ static uint64_t delta_prev_hash(uint64_t page, int *found)
 
 /* Records page p (at address a) in the new table; 1 when it may be
  * inherited from the previous image, 0 when it must be stored, -1 when
- * the table cannot grow (then the image is written full). */
+ * the table cannot grow (the page is stored and the next image stores it
+ * again).  A run of hashes grows only with the page right after its last,
+ * so pages left out (not present, zero, the writer's stack) break it. */
 int delta_page(uint64_t a, const void *p)
 {
     struct delta_pass *d = &delta_pass;
@@ -208,13 +210,6 @@ int delta_page(uint64_t a, const void *p)
     int found;
     uint64_t old = delta_prev_hash(page, &found);
     return d->incremental && found && old == h;
-}
-
-/* A page that changes while it is written (the writer's own stack): no hash,
- * so the next image stores it again. */
-void delta_break_run(void)
-{
-    delta_pass.cur = NULL;
 }
 
 /* Hand the table to the parent (end of a successful write). */

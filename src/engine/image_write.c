@@ -35,7 +35,7 @@ struct image_writer {
     int shared_pagemap_fd;                  /* where shared memory's pages are looked up */
     ZSTD_CCtx *zstd;                        /* NULL: blocks are stored raw */
     int level;
-    uint64_t memory_bytes, stored_bytes;
+    uint64_t memory_bytes;
     const char *tmp_path;
     char error[512];
 };
@@ -174,7 +174,6 @@ static uint64_t image_select_pages(struct image_writer *w, int pagemap_fd, const
             keep = 0;
         if (!keep) {
             cur = icur = NULL;
-            delta_break_run();
             continue;
         }
         if (hashing && delta_page(a->start + i * IMAGE_PAGE, page) == 1) {
@@ -186,7 +185,6 @@ static uint64_t image_select_pages(struct image_writer *w, int pagemap_fd, const
         stored++;
         image_extend(&w->extents, &cur, i);
     }
-    delta_break_run();
     return stored;
 }
 
@@ -262,7 +260,6 @@ static int image_write_block(struct image_writer *w, const struct image_block_sr
                 out->checksum = XXH3_64bits(w->cbuf.data, c);
                 int rc = image_pwrite_all(w, w->cbuf.data, c, w->off);
                 w->off += c;
-                w->stored_bytes += c;
                 return rc;
             }
         }
@@ -285,7 +282,6 @@ static int image_write_block(struct image_writer *w, const struct image_block_sr
         w->off += b->iov[i].iov_len;
     }
     out->checksum = XXH3_64bits_digest(&st);
-    w->stored_bytes += b->len;
     return 0;
 }
 

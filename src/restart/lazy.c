@@ -50,7 +50,7 @@ static struct {
     int n;
     uint64_t nblocks;
     uint8_t *loaded; /* one bit per block */
-    uint64_t area, next, end;
+    uint64_t next, end; /* free part of the bookkeeping area */
     uint64_t bytes;  /* memory registered, for the message */
 } lazy = {.uffd = -1};
 
@@ -88,7 +88,7 @@ int lazy_init(uint64_t area, uint64_t area_len)
         lazy.uffd = -1;
         return (int)rc;
     }
-    lazy.area = lazy.next = area;
+    lazy.next = area;
     lazy.end = area + area_len;
     return 0;
 }
