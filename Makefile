@@ -55,10 +55,12 @@ HELPER_CFLAGS := -std=gnu11 $(WARN) -Isrc -O2 -g -ffreestanding -fno-stack-prote
 $(HELPER): $(wildcard src/restart/*.c) $(wildcard src/restart/*.h) $(wildcard src/restart/*.S) src/common/image.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HELPER_CFLAGS) -Wl,-Ttext-segment=0x600000000000 -Wl,-z,noexecstack -Wl,--build-id=none \
+	    -Wl,--section-start=.stasis_brk_floor=0x6000003ff000 \
 	    -o $@ $(wildcard src/restart/*.S) $(wildcard src/restart/*.c) $(ZSTD_A)
 	@end=$$(nm $@ | awk '$$3 == "_end" {print $$1}'); \
-	 if [ $$((0x$$end)) -gt $$((0x600000400000)) ]; then \
-	     echo "restart helper ends at 0x$$end, past IMAGE_HELPER_TEXT_END" >&2; rm -f $@; exit 1; fi
+	 if [ $$((0x$$end)) -gt $$((0x6000003ff000)) ]; then \
+	     echo "restart helper ends at 0x$$end, past its brk floor page below IMAGE_HELPER_TEXT_END" >&2; \
+	     rm -f $@; exit 1; fi
 
 bin/dmtcp_launch: $(wildcard src/launch/*.c) $(COMMON_OBJ)
 bin/dmtcp_restart: $(wildcard src/restart-cli/*.c) $(COMMON_OBJ)

@@ -135,6 +135,7 @@ struct image_header {
     uint64_t vdso_start, vdso_end;
     uint64_t vvar_start, vvar_end;
     uint64_t vclock_start, vclock_end;
+    uint64_t program_break;   /* the kernel's program break (brk) at checkpoint */
     char program[256];        /* short name of the program */
     char cmdline[1024];       /* argv joined by spaces, for tools */
     char host[64];
@@ -163,17 +164,23 @@ struct image_trailer {
 
 /* Address ranges the restart helper occupies while it works; no image region
  * may overlap them.  The helper's program (text, data, bss) lies in the
- * first, its work areas in the second.  The Makefile checks that the helper
- * fits.  They sit above where Linux puts programs and their brk heaps
- * (0x55…/0x56… for PIE, low addresses otherwise) and far below its mmap area
- * (0x7e…–0x7f…): a restarted process inherits the helper's program break,
- * and glibc's malloc copes with a break that moved up, not down.  Memory a
- * restarted process gets from brk() starts right after the helper's bss,
- * inside neither range. */
+ * upper one, its work areas in the lower one, right below it.  The Makefile
+ * checks that the helper fits.  Both sit above where Linux puts programs and
+ * their brk heaps (0x55…/0x56… for PIE, low addresses otherwise) and far
+ * below its mmap area (0x7e…–0x7f…).
+ *
+ * A restarted process keeps the helper's program break: the kernel puts it
+ * (plus a random offset of up to 1 GiB) after the highest segment of the
+ * helper's ELF file, and nothing unprivileged can move it back.  The
+ * helper's last segment is one page ending exactly at
+ * IMAGE_HELPER_TEXT_END, so a heap the restarted program grows with brk()
+ * starts above the text range and grows away from both ranges: the next
+ * image never overlaps them, however many generations and however large
+ * the heap.  (glibc's malloc copes with a break that moved up, not down.) */
 #define IMAGE_HELPER_TEXT_START 0x600000000000ull
 #define IMAGE_HELPER_TEXT_END 0x600000400000ull
-#define IMAGE_HELPER_WORK_START 0x600100000000ull
-#define IMAGE_HELPER_WORK_END 0x600400000000ull
+#define IMAGE_HELPER_WORK_START 0x5ffd00000000ull
+#define IMAGE_HELPER_WORK_END 0x600000000000ull
 
 /* What dmtcp_restart hands the restart helper, and the helper hands the
  * engine's restore entry (in a page outside every saved region). */

@@ -12,6 +12,7 @@
 #define NR_mmap 9
 #define NR_mprotect 10
 #define NR_munmap 11
+#define NR_brk 12
 #define NR_pread64 17
 #define NR_mremap 25
 #define NR_exit_group 231
@@ -47,6 +48,7 @@ static inline long rs_syscall6(long n, long a, long b, long c, long d, long e, l
 #define RS_O_RDWR 2
 #define RS_O_CLOEXEC 02000000
 
+static inline long rs_brk(unsigned long to) { return rs_syscall6(NR_brk, (long)to, 0, 0, 0, 0, 0); }
 static inline long rs_read(int fd, void *b, unsigned long n) { return rs_syscall6(NR_read, fd, (long)b, (long)n, 0, 0, 0); }
 static inline long rs_write(int fd, const void *b, unsigned long n) { return rs_syscall6(NR_write, fd, (long)b, (long)n, 0, 0, 0); }
 static inline long rs_open(const char *p, int flags) { return rs_syscall6(NR_open, (long)p, flags, 0, 0, 0, 0); }

@@ -9,7 +9,8 @@
  *   1. reads the image header and region table,
  *   2. unmaps everything but itself and the kernel's special mappings,
  *   3. moves the running kernel's vdso/vvar to the addresses they had at
- *      checkpoint (glibc holds pointers into the vdso),
+ *      checkpoint (glibc holds pointers into the vdso), and the program
+ *      break up to where it was, when it can,
  *   4. maps every region back and fills in the saved pages,
  *   5. jumps to the engine's restore entry on a stack in its scratch area.
  * Async-signal-safe by construction: no libc, no signals handled.
@@ -22,18 +23,17 @@
 #include "restart/load.h"
 
 #define HELPER_SCRATCH IMAGE_HELPER_WORK_START /* handed to the engine */
-#define HELPER_TMP 0x600200000000ull     /* table and maps; unmapped before the jump */
-#define HELPER_LAZY 0x600240000000ull    /* lazy restart's page lists (lazy.c) */
-#define HELPER_BUFS 0x600280000000ull    /* block buffers and decompressor (load.c) */
-#define HELPER_HEAD 0x6002c0000000ull    /* a region's payload head while it loads */
-#define HELPER_PARK 0x600300000000ull    /* vdso/vvar parked here while moving */
+#define HELPER_TMP (IMAGE_HELPER_WORK_START + 0x100000000ull)  /* table and maps; unmapped before the jump */
+#define HELPER_LAZY (IMAGE_HELPER_WORK_START + 0x140000000ull) /* lazy restart's page lists (lazy.c) */
+#define HELPER_BUFS (IMAGE_HELPER_WORK_START + 0x180000000ull) /* block buffers and decompressor (load.c) */
+#define HELPER_HEAD (IMAGE_HELPER_WORK_START + 0x1c0000000ull) /* a region's payload head while it loads */
+#define HELPER_PARK (IMAGE_HELPER_WORK_START + 0x200000000ull) /* vdso/vvar parked here while moving */
 #define RESTORE_MAIN_STACK 65536ull
 #define RESTORE_STACK 32768ull
 
 __attribute__((aligned(16))) char helper_stack[65536];
 extern char helper_stack_top[] __asm__("helper_stack_top");
 __asm__(".globl helper_stack_top\n.set helper_stack_top, helper_stack + 65536");
-extern char __executable_start[], _end[];
 
 void helper_jump(void *stack_top, void (*entry)(void *), void *arg) __attribute__((noreturn));
 void helper_main(long *sp) __attribute__((noreturn));
@@ -240,6 +240,29 @@ static void hs_move_specials(const struct image_header *h, struct hs_map *maps, 
     }
 }
 
+/* Carry the program break over.  The kernel gave this process a break of
+ * its own (after the helper's program, at a random offset), and a break can
+ * only be moved up from where it started.  If the saved break lies above
+ * it, move it there: a heap the program grew with brk() before the
+ * checkpoint then goes on growing right where it ended, as glibc's malloc
+ * expects.  (If it lies below, the heap's next brk() memory comes from
+ * above it, which malloc accepts.)  The pages brk() maps in between are
+ * given back; the saved regions are mapped over them next.  Nothing else
+ * is mapped here yet.  A refusal (RLIMIT_DATA) only leaves the break where
+ * the kernel put it. */
+static void hs_restore_break(uint64_t saved)
+{
+    uint64_t now = (uint64_t)rs_brk(0);
+    if (saved <= now || saved < IMAGE_HELPER_TEXT_END)
+        return;
+    if ((uint64_t)rs_brk(saved) != saved)
+        return;
+    uint64_t from = (now + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    uint64_t to = (saved + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    if (to > from)
+        rs_munmap(from, to - from);
+}
+
 /* Shared anonymous memory: one memfd per kernel object, sized to cover every
  * region that maps it, so views that shared pages before share them again. */
 static struct {
@@ -383,8 +406,8 @@ void helper_main(long *sp)
     }
     info->scratch_start = HELPER_SCRATCH;
     info->scratch_size = scratch_len;
-    info->helper_start = (uint64_t)__executable_start & ~(uint64_t)(IMAGE_PAGE - 1);
-    info->helper_end = ((uint64_t)_end + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
+    info->helper_start = IMAGE_HELPER_TEXT_START; /* the program and its brk floor page */
+    info->helper_end = IMAGE_HELPER_TEXT_END;
 
     static struct hs_map maps[4096];
     int n = hs_read_maps(maps_text, 1048576, maps, 4096);
@@ -397,6 +420,7 @@ void helper_main(long *sp)
         rs_munmap(maps[i].start, maps[i].end - maps[i].start);
     }
     hs_move_specials(&hdr, maps, n);
+    hs_restore_break(hdr.program_break);
     for (uint64_t i = 0; i < hdr.nregions; i++)
         hs_map_region(img, &regions[i], strings, regions, hdr.nregions);
     if (plan_fd >= 0) /* an incremental image: the pages it inherits */

@@ -3,6 +3,9 @@
  * (inside its bss, in the helper's address zone, so the kernel's stack can be
  * unmapped like everything else), call helper_main(original sp); and
  * helper_jump(), which switches to the restored program's side for good.
+ * Also the brk floor: one page of bss that the Makefile places at the very
+ * end of the helper's text range, so the kernel starts the program break
+ * above it (see IMAGE_HELPER_TEXT_END in image.h).
  */
     .text
     .globl _start
@@ -23,5 +26,9 @@ helper_jump:
     movq %rdx, %rdi
     call *%rsi
     hlt
+
+    .section .stasis_brk_floor,"aw",@nobits
+    .balign 4096
+    .skip 4096
 
     .section .note.GNU-stack,"",@progbits
