@@ -34,7 +34,7 @@ bg $PY -c '
 import sys, socket; sys.path.insert(0, sys.argv[2]); import stasis_proto as p
 port = int(sys.argv[1]); s = p.connect(port)
 p.hello(s, port, state=3, comp=0x99, peers=2, name="dies")
-' "$PORT" "$CLI_ROOT/tests/cli/lib"
+' "$PORT" "$ROOT/tests/cli/lib"
 if wait_for test -e "$TMP/r3"; then pass restart-peer-dies
 else fail restart-peer-dies "survivor never released"; fi
 exit 0

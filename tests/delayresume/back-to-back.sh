@@ -8,6 +8,7 @@
 # checkpoint waiting for them, and them for the checkpoint).
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build backtoback
 start_coord || { fail back-to-back "coordinator did not start"; exit 0; }
 

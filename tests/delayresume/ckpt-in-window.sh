@@ -6,6 +6,7 @@
 # and mtime, the coordinator's log) and is taken after it.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build hold
 start_coord || { fail ckpt-in-window "coordinator did not start"; exit 0; }
 

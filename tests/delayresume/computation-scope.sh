@@ -6,6 +6,7 @@
 # line at start, and a window still works.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build notpresent
 start_coord || { fail computation-scope "coordinator did not start"; exit 0; }
 

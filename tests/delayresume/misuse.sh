@@ -10,6 +10,7 @@
 # stderr, and nothing hangs or aborts: the program ends normally.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build misuse
 start_coord || { fail misuse "coordinator did not start"; exit 0; }
 

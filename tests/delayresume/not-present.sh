@@ -5,6 +5,7 @@
 # is printed on stderr, the program ends normally.  With the plugin: 1 and 0.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build notpresent
 start_coord || { fail not-present "coordinator did not start"; exit 0; }
 

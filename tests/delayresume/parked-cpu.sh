@@ -5,6 +5,7 @@
 # speed measurement; getrusage(RUSAGE_SELF) in the program).
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build cpu
 start_coord || { fail parked-cpu "coordinator did not start"; exit 0; }
 

@@ -6,6 +6,7 @@
 # same program sees the race at least once.  Counts are printed.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build race
 start_coord || { fail race "coordinator did not start"; exit 0; }
 ITER=${STASIS_DR_RACE_ITER:-50}

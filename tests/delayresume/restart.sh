@@ -6,6 +6,7 @@
 # returns DMTCP_RESUME_ENOWINDOW (one warning line); a new window works.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build restartwin
 start_coord || { fail restart "coordinator did not start"; exit 0; }
 

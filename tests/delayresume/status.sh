@@ -6,6 +6,7 @@
 # each check polls, bounded.)
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build hold
 start_coord || { fail status "coordinator did not start"; exit 0; }
 

@@ -10,6 +10,7 @@
 # say.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build timeout
 start_coord || { fail timeout "coordinator did not start"; exit 0; }
 

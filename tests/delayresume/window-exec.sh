@@ -11,6 +11,7 @@
 #        builds do).  No window may hang.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
+need_plugin
 build winexec
 start_coord || { fail window-exec "coordinator did not start"; exit 0; }
 
@@ -42,7 +43,7 @@ else
 fi
 
 # ---- stdio and malloc, plain and fortified
-if ! cc -std=gnu11 -O2 -D_FORTIFY_SOURCE=2 -I"$DR_ROOT/include" -o "$TMP/winexec-fortify" \
+if ! cc -std=gnu11 -O2 -D_FORTIFY_SOURCE=2 -I"$ROOT/include" -o "$TMP/winexec-fortify" \
     "$DR_SRC/winexec.c" -lpthread 2>"$TMP/cc-fortify.log"; then
     fail window-stdio "fortified build failed: $(head -c 300 "$TMP/cc-fortify.log")"
     exit 0

@@ -16,10 +16,10 @@ several() { # name args...
     shift
     logn=$(grep -c 'restart:' "$TMP/coord.log")
     try_restart "$name" "$@"
-    if [ "$RC" != 1 ]; then fail "$name" "exit $RC, expected 1 ($(head -c 400 <<<"$OUT"))"
-    elif ! grep -qF "refusing to restart $TMP/bad.dmtcp: truncated" <<<"$OUT"; then
-        fail "$name" "message does not name the bad image: $OUT"
-    elif grep -q '^tick ' <<<"$OUT"; then fail "$name" "the good image was restored"
+    if [ "$RC" != 1 ]; then fail "$name" "exit $RC, expected 1 ($(head -c 400 <<<"$RESTART_OUT"))"
+    elif ! grep -qF "refusing to restart $TMP/bad.dmtcp: truncated" <<<"$RESTART_OUT"; then
+        fail "$name" "message does not name the bad image: $RESTART_OUT"
+    elif grep -q '^tick ' <<<"$RESTART_OUT"; then fail "$name" "the good image was restored"
     elif [ "$(peers)" != 0 ] || [ "$(grep -c 'restart:' "$TMP/coord.log")" != "$logn" ]; then
         fail "$name" "something reached the coordinator: $(tail -n 3 "$TMP/coord.log")"
     elif [ "$(sha "$IMAGE")" != "$IMAGE_SHA" ]; then fail "$name" "the good image changed"

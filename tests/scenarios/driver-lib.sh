@@ -14,15 +14,16 @@
 # where they are), STASIS_TEST_TIMEOUT (seconds for each wait, default 60;
 # waits are bounded only to avoid hangs — nothing here asserts timing).
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${STASIS_BIN:-$ROOT/bin}
+# ROOT, BIN and the process helpers (alive, dead, poll, reap, close_inherited_fds)
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 TIMEOUT=${STASIS_TEST_TIMEOUT:-60}
 # shellcheck disable=SC2034 # used by the scripts that source this
 FINISH_TIMEOUT=$((TIMEOUT * 2)) # longer than a scenario's own waits
 FILTER=${STASIS_TEST_FILTER:-}
 
 # DMTCP_* settings of the caller would leak into the runs; each run sets its own.
-while read -r v; do unset "$v"; done < <(compgen -e | grep '^DMTCP_')
+clean_env '^DMTCP_'
 
 # ---- the current run ----------------------------------------------------------
 RUN_DIR=''    # its directory: scen/ (SCEN_DIR), ckpt/, xdg/, logs
@@ -52,24 +53,12 @@ engine_built() {
     done
 }
 
-alive() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat:0:1} != [ZX] ]]
-}
-
-dead() { ! alive "$1"; }
-
 # wait_for SECONDS WHAT CMD...: polls CMD until it succeeds, or fails.
+# (It replaces the suites' wait_for CMD... of tests/lib/common.sh.)
 wait_for() {
     local secs=$1 what=$2
     shift 2
-    local end=$((SECONDS + secs))
-    until "$@"; do
-        ((SECONDS < end)) || fail_step "timed out after ${secs}s waiting for $what" || return 1
-        sleep 0.05
-    done
+    poll "$secs" "$@" || fail_step "timed out after ${secs}s waiting for $what"
 }
 
 exit_text() {
@@ -81,34 +70,11 @@ exit_text() {
     fi
 }
 
-# reap PID: waits for a finished child; its exit status goes to REAPED_RC.
-# (Not in $(...): a subshell cannot wait for this shell's children.)
-reap() {
-    local pid=$1 keep=() p
-    wait "$pid" 2>/dev/null
-    REAPED_RC=$?
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-
 # wait_exit PID NAME SECONDS: waits until PID exits and reaps it.
 wait_exit() {
     wait_for "$3" "$2 to finish" dead "$1" || return 1
     reap "$1"
     log "$2 $(exit_text "$REAPED_RC")"
-}
-
-# Closes every fd above 2 that this shell inherited from its caller, so the
-# programs start with stdin, stdout and stderr only (a stray pipe would be
-# state the engine has to save).  Runs in start_bg's subshell, before exec.
-close_inherited_fds() {
-    local p fd
-    for p in /proc/"$BASHPID"/fd/*; do
-        fd=${p##*/}
-        if ((fd > 2)) && [ -e "$p" ]; then
-            exec {fd}>&-
-        fi
-    done
 }
 
 # start_bg NAME CMD...: starts CMD in the background, in scen/, with stdin

@@ -1,118 +1,24 @@
 # shellcheck shell=bash disable=SC2317,SC2034 # functions run indirectly (wait_for, trap)
-# common.sh — sourced by tests/images/*.sh: locates the binaries, gives each
-# script a private temporary directory and XDG_RUNTIME_DIR, builds the test
-# program (prog-counter.c) and the image patcher (lib/imgtool.c) into it,
-# starts a coordinator, launches / checkpoints / restarts the program, and
-# prints PASS/FAIL/SKIP lines.  Everything a script started is killed and
-# everything it created removed on exit (kept when STASIS_TEST_KEEP is set).  Waits are bounded (30 s) only to
-# avoid hangs; nothing asserts on timing.
+# common.sh — sourced by tests/images/*.sh: tests/lib/common.sh (a private
+# temporary directory and XDG_RUNTIME_DIR, a coordinator, background
+# processes, the refusal checks, PASS/FAIL/SKIP lines), and here: the test
+# program (prog-counter.c) and the image patcher (lib/imgtool.c) built into
+# $TMP, launching / checkpointing / restarting the program.  Waits are
+# bounded (30 s) only to avoid hangs; nothing asserts on timing.
 
-IMG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-BIN=${STASIS_BIN:-$IMG_ROOT/bin}
-WAIT=${STASIS_TEST_TIMEOUT:-30}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/stasis-images.XXXXXX") || exit 1
-chmod 700 "$TMP"
-cd "$TMP" || exit 1
-export XDG_RUNTIME_DIR=$TMP
-while read -r v; do unset "$v"; done < <(compgen -e | grep '^DMTCP_')
-unset STASIS_COORD_SECRET STASIS_QUIET
-COORD_PID=
-PORT=
-PIDS=
-MOUNTS=
-WHY=
+# shellcheck source-path=SCRIPTDIR source=../../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
+init_script images
 IMAGE=
 IMAGE_SHA=
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-skip() { echo "SKIP $1: $2"; }
-
-# wait_for CMD...: retry CMD until it succeeds, at most $WAIT seconds
-wait_for() {
-    local end=$((SECONDS + WAIT))
-    until "$@"; do
-        ((SECONDS < end)) || return 1
-        sleep 0.05
-    done
-}
-
-alive() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat:0:1} != [ZX] ]]
-}
-dead() { ! alive "$1"; }
-
-# bg CMD...: run in the background, remembered for cleanup; pid in BG_PID
-bg() {
-    "$@" &
-    BG_PID=$!
-    PIDS="$PIDS $BG_PID"
-}
-
-cleanup() {
-    local p m
-    [ -n "$PORT" ] && timeout 10 "$BIN/dmtcp_command" -p "$PORT" -k >/dev/null 2>&1
-    for p in $PIDS $COORD_PID; do kill -9 "$p" 2>/dev/null; done
-    for p in $PIDS $COORD_PID; do wait "$p" 2>/dev/null; done
-    for m in $MOUNTS; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
-    chmod -R u+rwx "$TMP" 2>/dev/null
-    if [ -n "${STASIS_TEST_KEEP:-}" ]; then
-        echo "$(basename "$0"): kept $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# need_bins NAME...: SKIP the whole script when the build is incomplete
-need_bins() {
-    local b
-    for b in "$@"; do
-        if [ ! -x "$BIN/$b" ]; then
-            skip "$(basename "$0" .sh)" "$BIN/$b not built (run make)"
-            exit 0
-        fi
-    done
-}
-
-# build_tools: $TMP/prog-counter and $TMP/imgtool, or SKIP the script
+# build_tools: $TMP/prog-counter and $IMGTOOL, or SKIP the script
 PROG=$TMP/prog-counter
-IMGTOOL=$TMP/imgtool
 build_tools() {
-    local cc=${CC:-cc}
-    if ! command -v "$cc" >/dev/null; then
-        skip "$(basename "$0" .sh)" "no C compiler ($cc)"
-        exit 0
-    fi
-    if ! "$cc" -O1 -o "$PROG" "$IMG_ROOT/tests/images/prog-counter.c" -lpthread 2>"$TMP/cc.log" ||
-        ! "$cc" -O1 -I "$IMG_ROOT/src" -o "$IMGTOOL" "$IMG_ROOT/tests/images/lib/imgtool.c" 2>>"$TMP/cc.log"; then
-        fail "$(basename "$0" .sh)" "test programs do not build: $(head -c 600 "$TMP/cc.log")"
-        exit 0
-    fi
+    need_cc
+    compile "$PROG" -O1 "$ROOT/tests/images/prog-counter.c" -lpthread
+    build_imgtool
 }
-
-cmd() { timeout "$WAIT" "$BIN/dmtcp_command" -p "$PORT" "$@"; }
-
-# start_coord [extra options]: sets COORD_PID, PORT; log in $TMP/coord.log
-start_coord() {
-    rm -f "$TMP/port"
-    "$BIN/dmtcp_coordinator" -p 0 --port-file "$TMP/port" --timeout 300 "$@" \
-        >>"$TMP/coord.log" 2>&1 &
-    COORD_PID=$!
-    if ! wait_for test -s "$TMP/port"; then
-        echo "coordinator did not start; log:" >&2
-        cat "$TMP/coord.log" >&2
-        return 1
-    fi
-    PORT=$(cat "$TMP/port")
-}
-
-peers() { cmd -s 2>/dev/null | sed -n 's/.*NUM_PEERS=\([0-9]*\).*/\1/p'; }
-no_peers() { [ "$(peers)" = 0 ]; }
 
 # last_tick FILE: the counter of the last complete "tick" line (0 if none)
 last_tick() { awk '/^tick [0-9]+ id=[0-9a-f]+ heap=[a-zA-Z]+ beat=[0-9]+$/ {n = $2} END {print n + 0}' "$1" 2>/dev/null; }
@@ -141,27 +47,6 @@ launch() {
     fi
     ID=$(prog_id "$TMP/$name.out")
 }
-
-# reap PID: wait for it (sets REAPED_RC) and forget it
-reap() {
-    wait "$1" 2>/dev/null
-    REAPED_RC=$?
-    PIDS=$(tr ' ' '\n' <<<"$PIDS" | grep -vx "$1" | tr '\n' ' ')
-}
-
-# kill_all: dmtcp_command -k, wait until every process has left, reap them
-kill_all() {
-    cmd -k >/dev/null 2>&1
-    wait_for no_peers
-    local p
-    for p in $PIDS; do
-        if ! wait_for dead "$p"; then kill -9 "$p" 2>/dev/null; fi
-        reap "$p"
-    done
-}
-
-# sha FILE
-sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 
 # check_restarted OUT ID MIN: OUT holds >= 3 tick lines, all with id ID and
 # heap=ok, consecutive, the first one after tick MIN (so the process went on
@@ -203,40 +88,6 @@ restart_ok() {
     check_restarted "$out" "$id" "$min"
 }
 
-# try_restart LABEL ARGS...: runs dmtcp_restart -p PORT -j ARGS...; sets
-# RC (exit status, or "running" if it restored something that ticks, or
-# "hung"), OUT (its stdout and stderr)
-try_done() { dead "$1" || grep -q '^tick ' "$2"; }
-try_restart() {
-    local label=$1 rp
-    shift
-    local out=$TMP/$label.try
-    RC=
-    bg "$BIN/dmtcp_restart" -p "$PORT" -j "$@" >"$out" 2>&1
-    rp=$BG_PID
-    if ! wait_for try_done "$rp" "$out"; then
-        RC=hung
-        kill -9 "$rp" 2>/dev/null
-    elif grep -q '^tick ' "$out"; then
-        RC=running
-        kill_all
-    fi
-    reap "$rp"
-    [ -n "$RC" ] || RC=$REAPED_RC
-    OUT=$(cat "$out")
-}
-
-# flip FILE OFFSET: invert the byte at OFFSET (dd conv=notrunc)
-flip() {
-    local b
-    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    # shellcheck disable=SC2059
-    printf "\\$(printf %03o $((b ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
-# info FILE KEY: a value from imgtool info
-info() { "$IMGTOOL" info "$1" | sed -n "s/^$2=//p"; }
-
 # tmp_left DIR: names of *.tmp files left in DIR
 tmp_left() { find "$1" -maxdepth 1 -name '*.tmp' 2>/dev/null | tr '\n' ' '; }
 
@@ -259,42 +110,28 @@ make_image() {
     IMAGE_SHA=$(sha "$IMAGE")
 }
 
-# refused NAME FILE PATTERN...: `dmtcp_restart -j FILE` is refused: exit 1,
-# one line naming FILE that matches every PATTERN (grep -Ei; "!PATTERN":
-# must not match), nothing reached the coordinator, FILE is unchanged, and
-# then the untouched original $IMAGE (made by make_image) restarts and goes
-# on from its checkpoint.  Prints the PASS/FAIL line.
+# came_back PID OUTFILE: a restart refused by try_restart brought the
+# program back after all (it ticks)
+came_back() { grep -q '^tick ' "$2"; }
+
+# refused NAME FILE PATTERN...: `dmtcp_restart -j FILE` is refused (refusal:
+# exit 1, one line that matches every PATTERN, nothing reached the
+# coordinator), the line names FILE, FILE is unchanged, and then the
+# untouched original $IMAGE (made by make_image) restarts and goes on from
+# its checkpoint.  Prints the PASS/FAIL line.
 refused() {
-    local name=$1 file=$2 pat before logn
-    shift 2
+    local name=$1 file=$2 before
     before=$(sha "$file")
-    logn=$(grep -c 'restart:' "$TMP/coord.log")
-    try_restart "$name" "$file"
-    if [ "$RC" != 1 ]; then
-        fail "$name" "exit $RC, expected 1 (output: $(head -c 400 <<<"$OUT"))"
+    if ! refusal "$@"; then
+        fail "$name" "$WHY"
         return
     fi
-    if [ "$(wc -l <<<"$OUT")" -ne 1 ] || ! grep -qF "dmtcp_restart: refusing to restart $file: " <<<"$OUT"; then
-        fail "$name" "expected one line 'dmtcp_restart: refusing to restart $file: …', got: $OUT"
+    if ! grep -qF "dmtcp_restart: refusing to restart $file: " <<<"$RESTART_OUT"; then
+        fail "$name" "the message does not name $file: $RESTART_OUT"
         return
     fi
-    for pat; do
-        if [ "${pat:0:1}" = '!' ]; then
-            if grep -qEi -- "${pat:1}" <<<"$OUT"; then
-                fail "$name" "message should not say '${pat:1}': $OUT"
-                return
-            fi
-        elif ! grep -qEi -- "$pat" <<<"$OUT"; then
-            fail "$name" "message does not say '$pat': $OUT"
-            return
-        fi
-    done
     if [ "$(sha "$file")" != "$before" ]; then
         fail "$name" "dmtcp_restart modified the refused file"
-        return
-    fi
-    if [ "$(peers)" != 0 ] || [ "$(grep -c 'restart:' "$TMP/coord.log")" != "$logn" ]; then
-        fail "$name" "the refused restart reached the coordinator: $(tail -n 3 "$TMP/coord.log")"
         return
     fi
     if [ -n "$IMAGE" ]; then

@@ -1,160 +1,51 @@
 # shellcheck shell=bash disable=SC2317,SC2034,SC2120 # functions run indirectly (wait_for, trap)
-# common.sh — sourced by tests/incremental/*.sh: locates the binaries, gives
-# each script a private temporary directory and XDG_RUNTIME_DIR, builds the
-# test program (prog-pages.c) and the image reader (tests/images/lib/imgtool.c)
-# into it, starts a coordinator, launches prog-pages with incremental
-# checkpoints, drives it (change pages, verify every byte) through its
-# control file, checkpoints, restarts, and prints PASS/FAIL/SKIP lines.
-# Everything a script started is killed and everything it created removed
-# on exit (kept when STASIS_TEST_KEEP is set).  Waits are bounded
-# (STASIS_TEST_TIMEOUT, default 60 s) only to avoid hangs; nothing asserts
-# on timing.
+# common.sh — sourced by tests/incremental/*.sh: tests/lib/common.sh (a
+# private temporary directory and XDG_RUNTIME_DIR, a coordinator, background
+# processes, the refusal checks, PASS/FAIL/SKIP lines), and here: the test
+# program (prog-pages.c) and the image reader (tests/images/lib/imgtool.c)
+# built into $TMP, prog-pages launched with incremental checkpoints and
+# driven (change pages, verify every byte) through its control file,
+# checkpoints and restarts.  Waits are bounded (STASIS_TEST_TIMEOUT,
+# default 60 s) only to avoid hangs; nothing asserts on timing.
 #
 # The images of a chain, as the tests name them: the checkpoint directory
 # $CK holds the canonical ckpt_prog-pages_*.dmtcp (the newest image) and,
 # for an incremental one, the older images of its chain under their second
 # names ckpt_prog-pages_*.g<generation>.dmtcp.
 
-INC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-BIN=${STASIS_BIN:-$INC_ROOT/bin}
+# shellcheck source-path=SCRIPTDIR source=../../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/common.sh"
 WAIT=${STASIS_TEST_TIMEOUT:-60}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/stasis-incremental.XXXXXX") || exit 1
-TMP=$(cd "$TMP" && pwd -P) # the restart helper names images by their real path
-chmod 700 "$TMP"
-cd "$TMP" || exit 1
-export XDG_RUNTIME_DIR=$TMP
-while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(DMTCP_|STASIS_(INCREMENTAL|FULL_EVERY|FORKED_CKPT|ZSTD_LEVEL|QUIET|COORD_SECRET)$)')
+init_script incremental
 CK=$TMP/ckpt     # the checkpoint directory
 CTL=$TMP/ctl     # the program's control directory
 SAVE=$TMP/save   # originals moved aside while a damaged chain is tried
 mkdir -p "$CK" "$CTL" "$SAVE"
-COORD_PID=
-PORT=
-PIDS=
-WHY=
 SEQ=0            # the last command number sent; only ever grows
 ID=              # the program's id (its "start" line)
 ADDR=            # the address of its 64 MiB
 OUT=             # the file its output goes to now
 ROUND=0          # the round it was at when last asked
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-skip() { echo "SKIP $1: $2"; }
-
-# wait_for CMD...: retry CMD until it succeeds, at most $WAIT seconds
-wait_for() {
-    local end=$((SECONDS + WAIT))
-    until "$@"; do
-        ((SECONDS < end)) || return 1
-        sleep 0.05
-    done
-}
-
-alive() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat:0:1} != [ZX] ]]
-}
-dead() { ! alive "$1"; }
-
-# bg CMD...: run in the background, remembered for cleanup; pid in BG_PID
-bg() {
-    "$@" &
-    BG_PID=$!
-    PIDS="$PIDS $BG_PID"
-}
-
-# reap PID: wait for it (sets REAPED_RC) and forget it
-reap() {
-    wait "$1" 2>/dev/null
-    REAPED_RC=$?
-    PIDS=$(tr ' ' '\n' <<<"$PIDS" | grep -vx "$1" | tr '\n' ' ')
-}
-
-cleanup() {
-    local p
-    [ -n "$PORT" ] && timeout 10 "$BIN/dmtcp_command" -p "$PORT" -k >/dev/null 2>&1
-    for p in $PIDS $COORD_PID; do kill -9 "$p" 2>/dev/null; done
-    for p in $PIDS $COORD_PID; do wait "$p" 2>/dev/null; done
-    chmod -R u+rwx "$TMP" 2>/dev/null
-    if [ -n "${STASIS_TEST_KEEP:-}" ]; then
-        echo "$(basename "$0"): kept $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# need_bins NAME...: SKIP the whole script when the build is incomplete
-need_bins() {
-    local b
-    for b in "$@"; do
-        if [ ! -x "$BIN/$b" ]; then
-            skip "$(basename "$0" .sh)" "$BIN/$b not built (run make)"
-            exit 0
-        fi
-    done
-}
-
-# build_tools: $TMP/prog-pages and $TMP/imgtool, or SKIP the script
+# build_tools: $TMP/prog-pages and $IMGTOOL, or SKIP the script
 PROG=$TMP/prog-pages
-IMGTOOL=$TMP/imgtool
 build_tools() {
-    local cc=${CC:-cc}
-    if ! command -v "$cc" >/dev/null; then
-        skip "$(basename "$0" .sh)" "no C compiler ($cc)"
-        exit 0
-    fi
-    if ! "$cc" -O2 -o "$PROG" "$INC_ROOT/tests/incremental/prog-pages.c" 2>"$TMP/cc.log" ||
-        ! "$cc" -O1 -I "$INC_ROOT/src" -o "$IMGTOOL" "$INC_ROOT/tests/images/lib/imgtool.c" 2>>"$TMP/cc.log"; then
-        fail "$(basename "$0" .sh)" "test programs do not build: $(head -c 600 "$TMP/cc.log")"
-        exit 0
-    fi
+    need_cc
+    compile "$PROG" -O2 "$ROOT/tests/incremental/prog-pages.c"
+    build_imgtool
 }
 
 # setup: the usual start of a script (binaries, tools, coordinator)
 setup() {
-    need_bins dmtcp_coordinator dmtcp_command dmtcp_launch dmtcp_restart
+    need_bins
     build_tools
-    start_coord || { fail "$(basename "$0" .sh)" "coordinator did not start"; exit 0; }
+    start_coord || { fail "$NAME" "coordinator did not start"; exit 0; }
 }
 
-cmd() { timeout "$WAIT" "$BIN/dmtcp_command" -p "$PORT" "$@"; }
-
-# start_coord: sets COORD_PID, PORT; log in $TMP/coord.log
-start_coord() {
-    rm -f "$TMP/port"
-    "$BIN/dmtcp_coordinator" -p 0 --port-file "$TMP/port" --timeout 600 \
-        >>"$TMP/coord.log" 2>&1 &
-    COORD_PID=$!
-    if ! wait_for test -s "$TMP/port"; then
-        echo "coordinator did not start; log:" >&2
-        cat "$TMP/coord.log" >&2
-        return 1
-    fi
-    PORT=$(cat "$TMP/port")
-}
-
-peers() { cmd -s 2>/dev/null | sed -n 's/.*NUM_PEERS=\([0-9]*\).*/\1/p'; }
-no_peers() { [ "$(peers)" = 0 ]; }
 one_running() {
     local s
     s=$(cmd -s 2>/dev/null)
     grep -q 'NUM_PEERS=1' <<<"$s" && grep -q 'RUNNING=yes' <<<"$s"
-}
-
-# kill_all: dmtcp_command -k, wait until every process has left, reap them
-kill_all() {
-    cmd -k >/dev/null 2>&1
-    wait_for no_peers
-    local p
-    for p in $PIDS; do
-        if ! wait_for dead "$p"; then kill -9 "$p" 2>/dev/null; fi
-        reap "$p"
-    done
 }
 
 started() { grep -q '^start id=' "$1" 2>/dev/null; }
@@ -234,20 +125,8 @@ links() {
 # link_of IMAGE GEN: the name the image of generation GEN gets in the chain
 link_of() { echo "${1%.dmtcp}.g$2.dmtcp"; }
 
-# info FILE KEY: a header value from imgtool info
-info() { "$IMGTOOL" info "$1" | sed -n "s/^$2=//p"; }
-
 size() { stat -c %s "$1"; }
 inode() { stat -c %i "$1"; }
-sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
-
-# flip FILE OFFSET: invert the byte at OFFSET (dd conv=notrunc)
-flip() {
-    local b
-    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    # shellcheck disable=SC2059
-    printf "\\$(printf %03o $((b ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 
 # expect_image FILE DEPTH PARENT: FILE's header has chain_depth DEPTH and
 # parent PARENT (a base name, "" for a full image), and for an incremental
@@ -296,56 +175,19 @@ restart_verify() {
 }
 restart_up() { dead "$1" || one_running; }
 
-# try_restart LABEL FILE: runs dmtcp_restart -p PORT -j FILE, expected to be
-# refused; sets RC (exit status, "running" when a process came back, or
-# "hung"), RESTART_OUT (its stdout and stderr)
-try_restart() {
-    local label=$1 rp out=$TMP/$1.try
-    RC=
-    rm -f "$CTL/cmd"
-    bg "$BIN/dmtcp_restart" -p "$PORT" -j "$2" >"$out" 2>&1
-    rp=$BG_PID
-    if ! wait_for try_done "$rp"; then
-        RC=hung
-        kill -9 "$rp" 2>/dev/null
-    elif alive "$rp"; then
-        RC=running
-        kill_all
-    fi
-    reap "$rp"
-    [ -n "$RC" ] || RC=$REAPED_RC
-    RESTART_OUT=$(cat "$out")
-}
-try_done() { dead "$1" || [ "$(peers)" = 1 ]; }
+# came_back PID OUTFILE: a restart refused by try_restart brought the
+# program back after all (it is running under the coordinator)
+came_back() { alive "$1" && [ "$(peers)" = 1 ]; }
 
-# refused NAME FILE PATTERN...: `dmtcp_restart -j FILE` is refused: exit
-# status 1, exactly one line "dmtcp_restart: refusing to restart …" that
-# matches every PATTERN (grep -Ei), nothing reached the coordinator, no
-# process came back, and no image of the chain changed.  Sets WHY.
+# refused NAME FILE PATTERN...: `dmtcp_restart -j FILE` is refused (refusal:
+# exit status 1, one line "dmtcp_restart: refusing to restart …" that
+# matches every PATTERN, nothing reached the coordinator), no process came
+# back, and no image of the chain changed.  Sets WHY.
 refused() {
-    local name=$1 file=$2 pat before logn f sums
-    shift 2
+    local sums f
     sums=$(cd "$CK" && sha256sum ./*.dmtcp 2>/dev/null)
-    logn=$(grep -c 'restart:' "$TMP/coord.log")
-    try_restart "$name" "$file"
-    if [ "$RC" != 1 ]; then
-        WHY="exit $RC, expected 1 (output: $(head -c 400 <<<"$RESTART_OUT"))"
-        return 1
-    fi
-    if [ "$(wc -l <<<"$RESTART_OUT")" -ne 1 ] || ! grep -q '^dmtcp_restart: refusing to restart ' <<<"$RESTART_OUT"; then
-        WHY="expected one line 'dmtcp_restart: refusing to restart …', got: $RESTART_OUT"
-        return 1
-    fi
-    for pat; do
-        if ! grep -qEi -- "$pat" <<<"$RESTART_OUT"; then
-            WHY="message does not say '$pat': $RESTART_OUT"
-            return 1
-        fi
-    done
-    if [ "$(peers)" != 0 ] || [ "$(grep -c 'restart:' "$TMP/coord.log")" != "$logn" ]; then
-        WHY="the refused restart reached the coordinator: $(tail -n 3 "$TMP/coord.log")"
-        return 1
-    fi
+    rm -f "$CTL/cmd" # a restored program must not find an old command
+    refusal "$@" || return 1
     if [ "$(cd "$CK" && sha256sum ./*.dmtcp 2>/dev/null)" != "$sums" ]; then
         WHY="the refused restart changed an image in $CK"
         return 1
