@@ -42,7 +42,7 @@
 enum image_region_kind {
     REGION_ANON_PRIVATE = 1, /* anonymous private memory (heap, stacks, bss …) */
     REGION_ANON_SHARED = 2,  /* MAP_SHARED|MAP_ANONYMOUS (saved, re-created shared) */
-    REGION_FILE_PRIVATE = 3, /* private file mapping: all readable pages saved */
+    REGION_FILE_PRIVATE = 3, /* private file mapping: remapped from the file, saved pages on top */
     REGION_FILE_SHARED = 4,  /* shared file mapping: remapped from the file */
     REGION_RESERVED = 5,     /* PROT_NONE with no content: address space only */
 };
@@ -51,7 +51,10 @@ enum image_region_kind {
 #define REGION_F_STACK 0x1u       /* a thread's or the main stack ([stack]) */
 #define REGION_F_NORESERVE 0x2u   /* mapped with MAP_NORESERVE semantics */
 #define REGION_F_GROWSDOWN 0x4u   /* the main stack's growsdown VMA */
-#define REGION_F_DELETED 0x8u     /* backing file was deleted: contents saved */
+#define REGION_F_DELETED 0x8u     /* backing file was deleted or replaced: contents saved */
+#define REGION_F_FROM_FILE 0x10u  /* a program's or library's file (mapped executable somewhere):
+                                     only the pages the process changed are saved, the others
+                                     come from the file, whose size and mtime must still match */
 
 struct image_extent {
     uint64_t first_page; /* page index within the region */
@@ -106,6 +109,8 @@ struct image_region {
                                 each block carries its own checksum */
     uint64_t object_id;      /* shared anonymous memory: the kernel object (inode)
                                 that several regions may map */
+    uint64_t file_size;      /* REGION_F_FROM_FILE: the file's size and modification */
+    int64_t file_mtime_ns;   /* time (ns since the epoch) at checkpoint */
 };
 
 struct image_header {

@@ -118,13 +118,39 @@ static void image_note_special(struct image_header *h, const struct memory_area 
     }
 }
 
-/* Decide how an area is saved; fills kind and flags of r. */
+/* Files mapped executable (programs and libraries), by inode: their
+ * private mappings are remapped from the file at restart (see
+ * REGION_F_FROM_FILE).  Collected before the areas are written; a process
+ * with more of them saves the rest in full. */
+static uint64_t image_code_inodes[1024];
+static size_t image_ncode;
+
+static void image_note_code(const struct memory_area *a)
+{
+    if ((a->prot & PROT_EXEC) && !a->shared && a->inode && a->path[0] == '/' &&
+        image_ncode < sizeof image_code_inodes / sizeof image_code_inodes[0])
+        image_code_inodes[image_ncode++] = a->inode;
+}
+
+static int image_is_code(uint64_t inode)
+{
+    for (size_t i = 0; i < image_ncode; i++)
+        if (image_code_inodes[i] == inode)
+            return 1;
+    return 0;
+}
+
+/* Decide how an area is saved; fills kind, flags and (files of code) the
+ * file's identity in r. */
 static void image_classify(const struct memory_area *a, struct image_region *r)
 {
     size_t plen = strlen(a->path);
     int deleted = plen > 10 && !strcmp(a->path + plen - 10, " (deleted)");
     int anon = a->inode == 0 || a->path[0] != '/' || deleted || !strncmp(a->path, "/SYSV", 5) ||
                !strncmp(a->path, "/memfd:", 7);
+    struct stat st;
+    if (!anon && !a->shared && (stat(a->path, &st) < 0 || st.st_ino != a->inode))
+        deleted = anon = 1; /* the path names another file now: save what is mapped */
     r->flags = 0;
     if (a->end == image_main_stack_end)
         r->flags |= REGION_F_STACK | REGION_F_GROWSDOWN;
@@ -134,6 +160,11 @@ static void image_classify(const struct memory_area *a, struct image_region *r)
         r->kind = a->shared ? REGION_ANON_SHARED : REGION_ANON_PRIVATE;
     else
         r->kind = a->shared ? REGION_FILE_SHARED : REGION_FILE_PRIVATE;
+    if (r->kind == REGION_FILE_PRIVATE && image_is_code(a->inode)) {
+        r->flags |= REGION_F_FROM_FILE;
+        r->file_size = (uint64_t)st.st_size;
+        r->file_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
 }
 
 static void image_extend(struct memory_buf *list, struct image_extent **cur, uint64_t page)
@@ -160,7 +191,11 @@ static uint64_t image_select_pages(struct image_writer *w, int pagemap_fd, const
         return UINT64_MAX; /* cannot happen: buffers are sized for the largest area */
     if (r->kind == REGION_ANON_SHARED)
         pagemap_fd = w->shared_pagemap_fd;
-    if (memory_pages_present(pagemap_fd, a->start, a->end, w->present.data) < 0)
+    /* A file that cannot serve the pages at restart (deleted, replaced):
+     * every page is read and saved.  A file of code: only the pages the
+     * process changed. */
+    if ((r->flags & REGION_F_DELETED) ||
+        memory_pages_present(pagemap_fd, a->start, a->end, w->present.data, (r->flags & REGION_F_FROM_FILE) != 0) < 0)
         memset(w->present.data, 1, npages); /* no pagemap: look at every page */
     int skip_zero = r->kind != REGION_FILE_PRIVATE;
     /* the writer's own stack changes while it is written: no hashes for it */
@@ -373,7 +408,7 @@ static int image_write_area(struct image_writer *w, int pagemap_fd, const struct
         if (unreadable) {
             if (npages > w->present.cap)
                 return image_fail(w, EOVERFLOW, "an area grew while writing");
-            memory_pages_present(pagemap_fd, a->start, a->end, w->present.data);
+            memory_pages_present(pagemap_fd, a->start, a->end, w->present.data, 0);
             int any = 0;
             for (uint64_t i = 0; i < npages && !any; i++)
                 any = w->present.data[i];
@@ -573,6 +608,9 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
             if (!strcmp(a->path, "[stack]"))
                 image_main_stack_end = a->end;
         }
+        image_ncode = 0;
+        for (size_t i = 0; i < count; i++)
+            image_note_code((const struct memory_area *)areas.data + i);
         w.off = IMAGE_HEADER_SIZE;
         for (size_t i = 0; rc == 0 && i < count; i++) {
             const struct memory_area *a = (const struct memory_area *)areas.data + i;

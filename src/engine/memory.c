@@ -208,8 +208,9 @@ int memory_read_maps(struct memory_buf *text, struct memory_buf *areas_buf, size
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61) /* a file's page (or shared anonymous memory) */
 
-int memory_pages_present(int pagemap_fd, uint64_t start, uint64_t end, uint8_t *out)
+int memory_pages_present(int pagemap_fd, uint64_t start, uint64_t end, uint8_t *out, int own_only)
 {
     uint64_t entries[4096];
     uint64_t npages = (end - start) / IMAGE_PAGE;
@@ -224,7 +225,8 @@ int memory_pages_present(int pagemap_fd, uint64_t start, uint64_t end, uint8_t *
             return n < 0 ? -errno : -EIO;
         uint64_t got = (uint64_t)n / 8;
         for (uint64_t i = 0; i < got; i++)
-            out[done + i] = (entries[i] & (PM_PRESENT | PM_SWAPPED)) != 0;
+            out[done + i] = (entries[i] & PM_SWAPPED) ||
+                            ((entries[i] & PM_PRESENT) && !(own_only && (entries[i] & PM_FILE)));
         done += got;
     }
     return 0;

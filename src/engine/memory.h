@@ -34,8 +34,9 @@ int memory_own_overlap(uint64_t start, uint64_t end, uint64_t *own_start, uint64
 int memory_read_maps(struct memory_buf *text, struct memory_buf *areas_buf, size_t *count);
 
 /* Which pages of [start,end) hold data (present or swapped), one byte per
- * page in out (1 = has data). */
-int memory_pages_present(int pagemap_fd, uint64_t start, uint64_t end, uint8_t *out);
+ * page in out (1 = has data).  own_only: only the process's own copies
+ * (anonymous or swapped), not pages of a file's page cache it maps. */
+int memory_pages_present(int pagemap_fd, uint64_t start, uint64_t end, uint8_t *out, int own_only);
 
 int memory_page_is_zero(const void *p);
 

@@ -25,6 +25,7 @@
 #include "common/image_check.h"
 #include "common/proto.h"
 #include "restart-cli/chain.h"
+#include "restart-cli/files.h"
 
 static void restart_usage(FILE *f)
 {
@@ -200,6 +201,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < o.nimages; i++) {
         if (image_check_file(o.images[i], &hdr, err, sizeof err, full) < 0 ||
+            files_check(o.images[i], &hdr, err, sizeof err) < 0 ||
             chain_plan(o.images[i], &hdr, full, &chains[i], err, sizeof err) < 0) {
             fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
             return 1;
