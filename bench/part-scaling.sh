@@ -11,7 +11,11 @@
 # that before it copies a byte, and on a VM it need not scale linearly
 # itself).  Next to the ratios of target 10 the same ratio of the floors
 # (dd for checkpoints, fresh memory for restarts) says what the machine
-# allows.  A size is
+# allows.  Before each size, one untimed dd of that size: on a VM the host
+# backs guest memory on its first use, and whichever run touched the most
+# memory first (the checkpoint's page cache, at 8 GiB) would pay for it alone
+# (measured: 17.8 s for the first 8 GiB checkpoint of a session, 11.5–12.9 s
+# for the next ones, dd 12.0–13.5 s).  A size is
 # skipped, with the reason, when MemAvailable < 2.5 × the size or the
 # checkpoint directory's free space < 1.5 × the size.  The times go to
 # results/scaling.png (see plot_scaling in run.sh).  Sourced by run.sh.
@@ -31,6 +35,7 @@ part_scaling() {
             echo "bench: scaling: $mib MiB skipped: $why" >&2
             continue
         fi
+        time_dd /dev/zero "$mib" # warm-up, untimed (see above)
         local CK=() RS=() DD=() CT=() POP=() image_bytes=0 dd_mib
         for rep in $(seq 1 "$nrep"); do
             CONTEXT="scaling, $mib MiB, run $rep"
