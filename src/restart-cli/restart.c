@@ -51,8 +51,11 @@ static void restart_usage(FILE *f)
             "Every image is checked (format version, architecture, owner, layout)\n"
             "before anything is restored, and every block of memory against its\n"
             "checksum as it is loaded (with several images: all of them before any\n"
-            "is restored); nothing unchecked ever runs.  A bad image is refused with\n"
-            "a message and exit status 1.  Later options override earlier ones.\n");
+            "is restored); nothing unchecked ever runs.  The program and library\n"
+            "files the process ran must be unchanged (same size and modification\n"
+            "time): images keep only the pages of them the process changed.  A bad\n"
+            "image is refused with a message and exit status 1.  Later options\n"
+            "override earlier ones.\n");
 }
 
 struct restart_opts {
