@@ -32,7 +32,8 @@ struct image_writer {
     uint64_t off;            /* next free offset in the image */
     struct image_header hdr;
     struct memory_buf table, strings, present, extents, inherit, blocks;
-    struct memory_buf stage, cbuf, zstd_ws; /* compression only */
+    struct memory_buf stage;                /* one block, gathered (image_gather) */
+    struct memory_buf cbuf, zstd_ws;        /* compression only */
     int shared_pagemap_fd;                  /* where shared memory's pages are looked up */
     ZSTD_CCtx *zstd;                        /* NULL: blocks are stored raw */
     int level;
@@ -231,18 +232,12 @@ struct image_block_src {
     uint64_t len;
 };
 
-/* Collect the next `pages` stored pages, from extent *ei page *ep on (or
- * from the snapshot, where the stored pages lie back to back). */
+/* Collect the next `pages` stored pages, from extent *ei page *ep on. */
 static void image_block_pages(const struct memory_area *a, const struct image_extent *ex, uint64_t *ei,
-                              uint64_t *ep, uint64_t pages, const uint8_t *snap, uint64_t first,
-                              struct image_block_src *b)
+                              uint64_t *ep, uint64_t pages, struct image_block_src *b)
 {
     b->n = 0;
     b->len = pages * IMAGE_PAGE;
-    if (snap) {
-        b->iov[b->n++] = (struct iovec){(void *)(snap + first * IMAGE_PAGE), b->len};
-        return;
-    }
     while (pages) {
         uint64_t take = ex[*ei].npages - *ep;
         if (take > pages)
@@ -272,21 +267,29 @@ static int image_worth_compressing(struct image_writer *w, const uint8_t *src, u
     return !ZSTD_isError(c) && c < SAMPLE - SAMPLE / 8;
 }
 
+/* Gather a block's pages into the stage buffer.  The bytes stored and
+ * their checksum both come from this one copy: memory may change while it
+ * is written — a thread that has just parked still runs a few instructions
+ * on its stack before it sleeps, the kernel updates its rseq fields, the
+ * writer's own stack changes with every call — and the checksum must match
+ * whatever was read. */
+static const uint8_t *image_gather(struct image_writer *w, const struct image_block_src *b)
+{
+    uint64_t o = 0;
+    for (int i = 0; i < b->n; i++) {
+        memcpy(w->stage.data + o, b->iov[i].iov_base, b->iov[i].iov_len);
+        o += b->iov[i].iov_len;
+    }
+    return w->stage.data;
+}
+
 static int image_write_block(struct image_writer *w, const struct image_block_src *b, uint64_t payload_start,
                              struct image_block *out)
 {
     memset(out, 0, sizeof *out);
     out->raw_len = (uint32_t)b->len;
+    const uint8_t *src = image_gather(w, b);
     if (w->zstd) {
-        const uint8_t *src = b->iov[0].iov_base;
-        if (b->n > 1) { /* scattered pages: gather them */
-            uint64_t o = 0;
-            for (int i = 0; i < b->n; i++) {
-                memcpy(w->stage.data + o, b->iov[i].iov_base, b->iov[i].iov_len);
-                o += b->iov[i].iov_len;
-            }
-            src = w->stage.data;
-        }
         if (image_worth_compressing(w, src, b->len)) {
             size_t c = ZSTD_compressCCtx(w->zstd, w->cbuf.data, w->cbuf.cap, src, b->len, w->level);
             if (!ZSTD_isError(c) && c < b->len - b->len / 16) {
@@ -305,20 +308,10 @@ static int image_write_block(struct image_writer *w, const struct image_block_sr
     out->codec = CODEC_RAW;
     out->stored_len = (uint32_t)b->len;
     out->offset = w->off - payload_start;
-    /* The hash state lives on the stack, which is written from a snapshot:
-     * state kept in the engine's data would change while the block that
-     * holds it is hashed, and the stored bytes would not match. */
-    XXH3_state_t st;
-    XXH3_64bits_reset(&st);
-    for (int i = 0; i < b->n; i++) {
-        XXH3_64bits_update(&st, b->iov[i].iov_base, b->iov[i].iov_len);
-        int rc = image_pwrite_all(w, b->iov[i].iov_base, b->iov[i].iov_len, w->off);
-        if (rc < 0)
-            return rc;
-        w->off += b->iov[i].iov_len;
-    }
-    out->checksum = XXH3_64bits_digest(&st);
-    return 0;
+    out->checksum = XXH3_64bits(src, b->len);
+    int rc = image_pwrite_all(w, src, b->len, w->off);
+    w->off += b->len;
+    return rc;
 }
 
 /* The payload: head (extents and block table, written last, once the
@@ -337,27 +330,15 @@ static int image_write_payload(struct image_writer *w, const struct memory_area 
     w->off += (head_bytes + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
     const struct image_extent *ex = (const struct image_extent *)w->extents.data;
     struct image_block *blocks = (struct image_block *)w->blocks.data;
-    /* The writer's own stack changes under it (every call it makes): take a
-     * snapshot of that region once, and write the snapshot. */
-    uint64_t sp = (uint64_t)__builtin_frame_address(0);
-    struct memory_buf snap = {0};
-    if (sp >= a->start && sp < a->end) {
-        if (memory_buf_reserve(&snap, stored * IMAGE_PAGE + 1) < 0)
-            return image_fail(w, ENOMEM, "out of memory for");
-        for (uint64_t i = 0; i < head.nextents; i++)
-            memory_buf_append(&snap, (const void *)(a->start + ex[i].first_page * IMAGE_PAGE),
-                              ex[i].npages * IMAGE_PAGE);
-    }
     static struct image_block_src src; /* 4 KiB of iovecs: kept off the stack */
     uint64_t ei = 0, ep = 0;
     int rc = 0;
     for (uint64_t k = 0; rc == 0 && k < head.nblocks; k++) {
-        uint64_t first = k * IMAGE_BLOCK_PAGES;
-        uint64_t pages = stored - first < IMAGE_BLOCK_PAGES ? stored - first : IMAGE_BLOCK_PAGES;
-        image_block_pages(a, ex, &ei, &ep, pages, snap.data, first, &src);
+        uint64_t pages = stored - k * IMAGE_BLOCK_PAGES < IMAGE_BLOCK_PAGES ? stored - k * IMAGE_BLOCK_PAGES
+                                                                           : IMAGE_BLOCK_PAGES;
+        image_block_pages(a, ex, &ei, &ep, pages, &src);
         rc = image_write_block(w, &src, r->payload_offset, &blocks[k]);
     }
-    memory_buf_free(&snap);
     if (rc < 0)
         return rc;
     XXH64_state_t st;
@@ -458,8 +439,7 @@ static int image_compressor_init(struct image_writer *w)
     w->level = engine_config.zstd_level;
     size_t block = (size_t)IMAGE_BLOCK_PAGES * IMAGE_PAGE;
     size_t ws = ZSTD_estimateCCtxSize_usingCParams(ZSTD_getCParams(w->level, block, 0));
-    if (memory_buf_reserve(&w->stage, block) < 0 || memory_buf_reserve(&w->cbuf, ZSTD_compressBound(block)) < 0 ||
-        memory_buf_reserve(&w->zstd_ws, ws) < 0)
+    if (memory_buf_reserve(&w->cbuf, ZSTD_compressBound(block)) < 0 || memory_buf_reserve(&w->zstd_ws, ws) < 0)
         return -ENOMEM;
     w->zstd = ZSTD_initStaticCCtx(w->zstd_ws.data, w->zstd_ws.cap);
     return w->zstd ? 0 : -ENOMEM;
@@ -584,6 +564,7 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
          memory_buf_reserve(&w.extents, (maxpages / 2 + 1) * sizeof(struct image_extent)) < 0 ||
          memory_buf_reserve(&w.inherit, (maxpages / 2 + 1) * sizeof(struct image_extent)) < 0 ||
          memory_buf_reserve(&w.blocks, (maxpages / IMAGE_BLOCK_PAGES + 1) * sizeof(struct image_block)) < 0 ||
+         memory_buf_reserve(&w.stage, (size_t)IMAGE_BLOCK_PAGES * IMAGE_PAGE) < 0 ||
          image_compressor_init(&w) < 0 ||
          memory_buf_reserve(&w.table, (count + 64) * sizeof(struct image_region)) < 0 ||
          memory_buf_reserve(&w.strings, text.len + 65536) < 0 ||
