@@ -50,15 +50,18 @@ ZSTD_A := $(shell $(CC) -print-file-name=libzstd.a)
 
 # The restart helper: static, libc-free, linked at a fixed address far from
 # where Linux places programs, libraries and stacks (see docs/restart.md).
+# The helper's last page: its brk floor, ending at IMAGE_HELPER_TEXT_END
+# (src/common/image.h), so the kernel starts the program break above it.
+HELPER_BRK_FLOOR := 0x6000003ff000
 HELPER_CFLAGS := -std=gnu11 $(WARN) -Isrc -O2 -g -ffreestanding -fno-stack-protector -fno-builtin \
     -fpie -mno-red-zone -fno-asynchronous-unwind-tables -nostdlib -static -no-pie
 $(HELPER): $(wildcard src/restart/*.c) $(wildcard src/restart/*.h) $(wildcard src/restart/*.S) src/common/image.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HELPER_CFLAGS) -Wl,-Ttext-segment=0x600000000000 -Wl,-z,noexecstack -Wl,--build-id=none \
-	    -Wl,--section-start=.stasis_brk_floor=0x6000003ff000 \
+	    -Wl,--section-start=.stasis_brk_floor=$(HELPER_BRK_FLOOR) \
 	    -o $@ $(wildcard src/restart/*.S) $(wildcard src/restart/*.c) $(ZSTD_A)
 	@end=$$(nm $@ | awk '$$3 == "_end" {print $$1}'); \
-	 if [ $$((0x$$end)) -gt $$((0x6000003ff000)) ]; then \
+	 if [ $$((0x$$end)) -gt $$(($(HELPER_BRK_FLOOR))) ]; then \
 	     echo "restart helper ends at 0x$$end, past its brk floor page below IMAGE_HELPER_TEXT_END" >&2; \
 	     rm -f $@; exit 1; fi
 

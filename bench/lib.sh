@@ -153,6 +153,14 @@ mem_change() {
     CHANGE_ROUND=$round CHANGED_PAGES=$n HASH=$hash CHANGE_S=$s
 }
 
+# not_lazy_why: after `mem_restart IMAGE --lazy`, what dmtcp_restart said
+# when it could not restart lazily and loaded everything first ("" if lazy)
+not_lazy_why() {
+    local line
+    line=$(grep -m1 'loading everything first' <<<"$RESTART_MSG")
+    echo "${line#dmtcp_restart: }"
+}
+
 # mem_restart IMAGE [OPTIONS...]: start dmtcp_restart (with OPTIONS, by
 # default -q) and time until bench-mem beats its heartbeat again.  Sets
 # RS_T0 (when dmtcp_restart started, $EPOCHREALTIME), RS_S (seen by the

@@ -35,7 +35,7 @@ part_compression() {
         return 0
     fi
     local rep raw=() TXT_CK=() TXT_RS=() TXT_BYTES=0 RAW_CK=() RAW_BYTES=0 RND_CK=() RND_RS=() RND_BYTES=0
-    local DDZ=() CAT_RAW=() mem_bytes=$((MIB * 1048576)) lazy=0 lazy_why='' TXT_LZ=() TXT_LZV=()
+    local DDZ=() CAT_RAW=() mem_bytes=$((MIB * 1048576)) lazy=0 lazy_why='' TXT_LZ=() TXT_LZV=() why
     launch_has_option --no-gzip && raw=(--no-gzip)
     restart_has_option --lazy && lazy=1
     for rep in $(seq 1 "$REPS"); do
@@ -52,8 +52,7 @@ part_compression() {
         if [ "$lazy" = 1 ]; then
             CONTEXT="compression, text --gzip, run $rep, restart --lazy"
             mem_restart "$IMAGE" --lazy # not -q: it says whether it is lazy
-            grep -q 'loading everything first' <<<"$RESTART_MSG" &&
-                lazy_why=$(grep -m1 'loading everything first' <<<"$RESTART_MSG" | sed 's/^dmtcp_restart: //')
+            why=$(not_lazy_why) && [ -n "$why" ] && lazy_why=$why
             TXT_LZ+=("$RS_S")
             check_memory "after restart --lazy"
             TXT_LZV+=("$(elapsed "$RS_T0" "$VERIFY_T1")")

@@ -38,7 +38,7 @@
 part_main() {
     local rep CKPT_S=() CKPT_ENGINE_S=() DD_S=() DDZ_S=() CAT_S=() POP_S=() RESTART_S=() PROG_RESUMED_S=()
     local EAGER_VER_S=() EAGER_CHECK_S=() LAZY_S=() LAZY_RESUMED_S=() LAZY_VER_S=() LAZY_CHECK_S=()
-    local image_bytes=0 dd_mib=0 lazy=0 lazy_why='' lazy_msg='' order=() mode
+    local image_bytes=0 dd_mib=0 lazy=0 lazy_why='' lazy_msg='' order=() mode why
     restart_has_option --lazy && lazy=1
     for rep in $(seq 1 "$REPS"); do
         CONTEXT="main, run $rep"
@@ -86,10 +86,7 @@ part_main() {
                 [ "$lazy" = 1 ] || continue
                 CONTEXT="main, run $rep, restart --lazy"
                 mem_restart "$IMAGE" --lazy # not -q: it says whether it is lazy
-                if grep -q 'loading everything first' <<<"$RESTART_MSG"; then
-                    lazy_why=$(grep -m1 'loading everything first' <<<"$RESTART_MSG")
-                    lazy_why=${lazy_why#dmtcp_restart: }
-                fi
+                why=$(not_lazy_why) && [ -n "$why" ] && lazy_why=$why
                 lazy_msg=$(grep -m1 'lazy restart:' <<<"$RESTART_MSG")
                 LAZY_S+=("$RS_S") LAZY_RESUMED_S+=("$RESUMED_S")
                 check_memory "after restart --lazy"

@@ -334,8 +334,8 @@ static int image_write_payload(struct image_writer *w, const struct memory_area 
     uint64_t ei = 0, ep = 0;
     int rc = 0;
     for (uint64_t k = 0; rc == 0 && k < head.nblocks; k++) {
-        uint64_t pages = stored - k * IMAGE_BLOCK_PAGES < IMAGE_BLOCK_PAGES ? stored - k * IMAGE_BLOCK_PAGES
-                                                                           : IMAGE_BLOCK_PAGES;
+        uint64_t first = k * IMAGE_BLOCK_PAGES;
+        uint64_t pages = stored - first < IMAGE_BLOCK_PAGES ? stored - first : IMAGE_BLOCK_PAGES;
         image_block_pages(a, ex, &ei, &ep, pages, &src);
         rc = image_write_block(w, &src, r->payload_offset, &blocks[k]);
     }

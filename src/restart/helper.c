@@ -109,14 +109,7 @@ __attribute__((noreturn)) void hs_die(const char *what, const char *detail, long
     }
     if (err) {
         hs_say(" (errno ");
-        char b[8];
-        int n = 0;
-        unsigned long e = (unsigned long)-err;
-        do
-            b[n++] = (char)('0' + e % 10);
-        while ((e /= 10) && n < 7);
-        while (n)
-            rs_write(2, &b[--n], 1);
+        hs_dec((uint64_t)-err);
         hs_say(")");
     }
     hs_say("\n");
