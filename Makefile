@@ -55,8 +55,8 @@ lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) $(BUILD)/lib/li
 ZSTD_A := $(shell $(CC) -print-file-name=libzstd.a)
 
 # The restart helper: static, libc-free, linked at a fixed address far from
-# where Linux places programs, libraries and stacks (IMAGE_HELPER_TEXT_START
-# in src/common/image.h says where and why).  Its objects live in
+# where Linux places programs, libraries and stacks (docs/image-format.md,
+# "The restart helper's address zones"; IMAGE_HELPER_* in src/common/image.h).  Its objects live in
 # $(BUILD)/helper, apart from the engine's and the programs'.
 # The helper's last page: its brk floor, ending at IMAGE_HELPER_TEXT_END
 # (src/common/image.h), so the kernel starts the program break above it.
