@@ -177,14 +177,15 @@ def raw(port, kind):
         s.shutdown(socket.SHUT_WR)
     elif kind == 'nohello':
         send(s, M_COMMAND, struct.pack('<II', 1, 0))
+    # "closed": EOF; "reject": a REJECT, then EOF; "open": no EOF in 15 s
+    rejected = False
     try:
         data = s.recv(65536)
         while data:
             if len(data) >= HDR.size and HDR.unpack(data[:HDR.size])[2] == M_REJECT:
-                print('reject')
-                return
+                rejected = True
             data = s.recv(65536)
-        print('closed')
+        print('reject' if rejected else 'closed')
     except socket.timeout:
         print('open')
 
