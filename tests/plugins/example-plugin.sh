@@ -56,6 +56,10 @@ if [ "$norm" = "$want THREAD_RESUME RUNNING" ] || [ "$norm" = "$want RUNNING THR
 else
     fail plugin-events-checkpoint "got '$norm', want '$want' then THREAD_RESUME and RUNNING"
 fi
+# PTHREAD_START comes for the program's two threads, not the engine's own
+n=$(grep -c 'PTHREAD_START ' "$TMP/launch.err")
+if [ "$n" = 2 ]; then pass plugin-pthread-start-program-threads
+else fail plugin-pthread-start-program-threads "$n PTHREAD_START lines for the program's 2 threads"; fi
 n=$(grep -c 'THREAD_RESUME ' "$TMP/launch.err")
 if [ "$n" -ge 3 ]; then pass plugin-thread-resume-per-thread; else fail plugin-thread-resume-per-thread "$n THREAD_RESUME lines for 3 threads"; fi
 norm=$(events "$TMP/restart.err")
