@@ -8,6 +8,12 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -fPIC $(CFLAGS)
 VERSION := 0.1.0
+# Every compile also writes a .d file (beside its object, or $@.d) naming
+# the headers it read; they are included at the end, so changing a header
+# rebuilds exactly what includes it.  -MP: a deleted header is no error.
+# Each output also depends on its .d file: one that is missing (a build
+# from before, or deleted) gets its output rebuilt, which writes it.
+DEPFLAGS := -MMD -MP
 
 COMMON_SRC := $(wildcard src/common/*.c)
 ENGINE_SRC := $(wildcard src/engine/*.c) $(wildcard src/engine/plugins/*.c)
@@ -24,13 +30,13 @@ HELPER := lib/stasis/restart-helper
 
 all: $(PROGRAMS) $(LIBS) $(HELPER)
 
-$(BUILD)/%.o: %.c $(wildcard src/common/*.h) $(wildcard src/engine/*.h) $(wildcard include/*.h)
+$(BUILD)/%.o: %.c $(BUILD)/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -c $< -o $@
 
-$(BUILD)/%.o: %.S
+$(BUILD)/%.o: %.S $(BUILD)/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The engine: preloaded into the user's program.  Only dmtcp_* and the libc
 # wrappers are exported; everything it links is private to it.
@@ -40,51 +46,62 @@ lib/libdmtcp.so: $(ENGINE_OBJ) $(ENGINE_COMMON) src/engine/exports.map
 	$(CC) -shared -o $@ $(ENGINE_OBJ) $(ENGINE_COMMON) -Wl,--version-script=src/engine/exports.map \
 	    -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-Bstatic -lzstd -Wl,-Bdynamic -ldl -lpthread
 
-lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) include/dmtcp.h include/delayresume.h
-	@mkdir -p lib
-	$(CC) $(BASE_CFLAGS) -fvisibility=hidden -shared -o $@ $(wildcard plugins/delayresume/*.c)
+lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) $(BUILD)/lib/libdmtcp_delayresume.so.d
+	@mkdir -p lib $(BUILD)/lib
+	$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -MF $(BUILD)/$@.d -fvisibility=hidden -shared -o $@ $(filter %.c,$^)
 
 # libzstd, linked statically into the engine (private: --exclude-libs) and
 # into the helper (decompression only), from Debian's libzstd-dev.
 ZSTD_A := $(shell $(CC) -print-file-name=libzstd.a)
 
 # The restart helper: static, libc-free, linked at a fixed address far from
-# where Linux places programs, libraries and stacks (see docs/restart.md).
+# where Linux places programs, libraries and stacks (docs/image-format.md,
+# "The restart helper's address zones"; IMAGE_HELPER_* in src/common/image.h).  Its objects live in
+# $(BUILD)/helper, apart from the engine's and the programs'.
 # The helper's last page: its brk floor, ending at IMAGE_HELPER_TEXT_END
 # (src/common/image.h), so the kernel starts the program break above it.
 HELPER_BRK_FLOOR := 0x6000003ff000
 HELPER_CFLAGS := -std=gnu11 $(WARN) -Isrc -O2 -g -ffreestanding -fno-stack-protector -fno-builtin \
-    -fpie -mno-red-zone -fno-asynchronous-unwind-tables -nostdlib -static -no-pie
-$(HELPER): $(wildcard src/restart/*.c) $(wildcard src/restart/*.h) $(wildcard src/restart/*.S) src/common/image.h
+    -fpie -mno-red-zone -fno-asynchronous-unwind-tables
+HELPER_LDFLAGS := -nostdlib -static -no-pie -Wl,-Ttext-segment=0x600000000000 -Wl,-z,noexecstack \
+    -Wl,--build-id=none -Wl,--section-start=.stasis_brk_floor=$(HELPER_BRK_FLOOR)
+HELPER_OBJ := $(patsubst src/restart/%.S,$(BUILD)/helper/%.o,$(wildcard src/restart/*.S)) \
+    $(patsubst src/restart/%.c,$(BUILD)/helper/%.o,$(wildcard src/restart/*.c))
+$(BUILD)/helper/%.o: src/restart/%.c $(BUILD)/helper/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(HELPER_CFLAGS) -Wl,-Ttext-segment=0x600000000000 -Wl,-z,noexecstack -Wl,--build-id=none \
-	    -Wl,--section-start=.stasis_brk_floor=$(HELPER_BRK_FLOOR) \
-	    -o $@ $(wildcard src/restart/*.S) $(wildcard src/restart/*.c) $(ZSTD_A)
+	$(CC) $(HELPER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(BUILD)/helper/%.o: src/restart/%.S $(BUILD)/helper/%.d
+	@mkdir -p $(dir $@)
+	$(CC) $(HELPER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(HELPER): $(HELPER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(HELPER_CFLAGS) $(HELPER_LDFLAGS) -o $@ $(HELPER_OBJ) $(ZSTD_A)
 	@end=$$(nm $@ | awk '$$3 == "_end" {print $$1}'); \
 	 if [ $$((0x$$end)) -gt $$(($(HELPER_BRK_FLOOR))) ]; then \
 	     echo "restart helper ends at 0x$$end, past its brk floor page below IMAGE_HELPER_TEXT_END" >&2; \
 	     rm -f $@; exit 1; fi
 
-bin/dmtcp_launch: $(wildcard src/launch/*.c) $(COMMON_OBJ)
-bin/dmtcp_restart: $(wildcard src/restart-cli/*.c) $(COMMON_OBJ)
-bin/dmtcp_command: $(wildcard src/command/*.c) $(COMMON_OBJ)
-bin/dmtcp_coordinator: $(wildcard src/coordinator/*.c) $(COMMON_OBJ)
-$(PROGRAMS): $(wildcard src/common/*.h) $(wildcard include/*.h)
+# The programs: each links its own folder's objects and the common code.
+objects_of = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+bin/dmtcp_launch: $(call objects_of,src/launch)
+bin/dmtcp_restart: $(call objects_of,src/restart-cli)
+bin/dmtcp_command: $(call objects_of,src/command)
+bin/dmtcp_coordinator: $(call objects_of,src/coordinator)
+$(PROGRAMS): $(COMMON_OBJ)
 	@mkdir -p bin
-	$(CC) $(BASE_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(filter %.c,$^) $(COMMON_OBJ)
+	$(CC) $(BASE_CFLAGS) -o $@ $(filter-out $(COMMON_OBJ),$^) $(COMMON_OBJ)
 
 # ---- tests -------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
-$(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJ)
-	@mkdir -p $(dir $@)
+$(UNIT_BIN): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(COMMON_OBJ)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(COMMON_OBJ) -lzstd
 
 SCEN_SRC := $(wildcard tests/scenarios/*.c)
 SCEN_BIN := $(SCEN_SRC:tests/scenarios/%.c=$(BUILD)/tests/scenarios/%)
-$(BUILD)/tests/scenarios/%: tests/scenarios/%.c tests/scenarios/scenario.h include/dmtcp.h
+$(SCEN_BIN): $(BUILD)/tests/scenarios/%: tests/scenarios/%.c $(BUILD)/tests/scenarios/%.d
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -O1 -g -o $@ $< -lpthread -ldl -lm
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -O1 -g $(DEPFLAGS) -MF $@.d -o $@ $< -lpthread -ldl -lm
 
 tests: $(UNIT_BIN) $(SCEN_BIN)
 
@@ -113,5 +130,13 @@ install: all
 
 clean:
 	rm -rf $(BUILD) bin lib
+
+# The header dependencies (DEPFLAGS).  Each .d file is a target without a
+# rule: one that is missing counts as changed and rebuilds its output.
+DEPFILES := $(patsubst %.o,%.d,$(COMMON_OBJ) $(ENGINE_OBJ) $(HELPER_OBJ) $(UNIT_BIN:=.o) \
+    $(foreach p,launch restart-cli command coordinator,$(call objects_of,src/$(p)))) \
+    $(SCEN_BIN:=.d) $(BUILD)/lib/libdmtcp_delayresume.so.d
+$(DEPFILES):
+-include $(wildcard $(DEPFILES))
 
 .PHONY: all test test-scenarios tests demo demo-threads bench install clean

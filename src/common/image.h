@@ -3,7 +3,11 @@
  *
  * This header is the only thing the libc-free restart helper shares with the
  * engine, so it holds plain structs and constants and includes nothing but
- * <stdint.h>.  docs/image-format.md describes the format in prose.
+ * <stdint.h> and <stddef.h>.  docs/image-format.md gives every byte of the
+ * format; the _Static_asserts below pin each on-disk struct's size and
+ * field offsets to what it says (tests/images/doc-layout.sh checks the
+ * page against this file).  Fields named reserved… are written as zero and
+ * checked to be zero on read.
  *
  *   offset 0                 struct image_header (IMAGE_HEADER_SIZE bytes)
  *   IMAGE_HEADER_SIZE …      region payloads, each page-aligned
@@ -29,6 +33,7 @@
 #ifndef STASIS_IMAGE_H
 #define STASIS_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define IMAGE_MAGIC "STASIS\x00\x01"   /* 8 bytes */
@@ -47,14 +52,14 @@ enum image_region_kind {
     REGION_RESERVED = 5,     /* PROT_NONE with no content: address space only */
 };
 
-/* region flags */
-#define REGION_F_STACK 0x1u       /* a thread's or the main stack ([stack]) */
-#define REGION_F_NORESERVE 0x2u   /* mapped with MAP_NORESERVE semantics */
+/* region flags (bit 0x2 is reserved: zero) */
+#define REGION_F_STACK 0x1u       /* the main thread's stack ([stack]); informative */
 #define REGION_F_GROWSDOWN 0x4u   /* the main stack's growsdown VMA */
 #define REGION_F_DELETED 0x8u     /* backing file was deleted or replaced: contents saved */
 #define REGION_F_FROM_FILE 0x10u  /* a program's or library's file (mapped executable somewhere):
                                      only the pages the process changed are saved, the others
                                      come from the file, whose size and mtime must still match */
+#define REGION_F_ALL (REGION_F_STACK | REGION_F_GROWSDOWN | REGION_F_DELETED | REGION_F_FROM_FILE)
 
 struct image_extent {
     uint64_t first_page; /* page index within the region */
@@ -66,7 +71,7 @@ struct image_payload_head {
     uint64_t nblocks;
     uint64_t ninherit; /* runs of pages whose bytes are in the parent image
                           (incremental images only; see image_header.parent) */
-    uint64_t reserved;
+    uint64_t reserved; /* zero */
 };
 
 #define IMAGE_BLOCK_PAGES 256u /* 1 MiB of memory per block */
@@ -81,7 +86,7 @@ struct image_block {
     uint32_t stored_len; /* bytes in the file */
     uint32_t raw_len;    /* bytes of memory: IMAGE_BLOCK_PAGES pages, or fewer for the last */
     uint32_t codec;      /* enum image_codec */
-    uint32_t reserved;
+    uint32_t reserved;   /* zero */
     uint64_t checksum;   /* XXH3-64 of the stored bytes, seed 0 */
 };
 
@@ -125,7 +130,7 @@ struct image_header {
     uint64_t comp_id;         /* computation id */
     uint64_t generation;      /* checkpoint generation */
     uint64_t restore_entry;   /* engine's restore entry point (restored address) */
-    uint64_t restore_arg;     /* argument for it */
+    uint64_t reserved1;       /* zero */
     uint64_t nregions;
     uint64_t table_offset;
     uint64_t strings_offset;
@@ -142,12 +147,12 @@ struct image_header {
     uint64_t vclock_start, vclock_end;
     uint64_t program_break;   /* the kernel's program break (brk) at checkpoint */
     char program[256];        /* short name of the program */
-    char cmdline[1024];       /* argv joined by spaces, for tools */
+    char reserved2[1024];     /* zero (no command line is stored) */
     char host[64];
     /* incremental images: the image this one builds on (0/"" when full) */
     uint64_t parent_checksum; /* its header_checksum */
     uint32_t chain_depth;     /* images back to the full one */
-    uint32_t reserved0;
+    uint32_t reserved0;       /* zero */
     char parent[256];         /* its file name, in this image's directory */
     uint64_t header_checksum; /* XXH64 of the header with this field zero */
 };
@@ -164,8 +169,101 @@ struct image_trailer {
     uint64_t file_size;     /* total image size, trailer included */
     uint64_t table_checksum; /* XXH64 over table, strings and sections (contiguous) */
     uint64_t header_checksum; /* copy of the header's */
-    uint64_t reserved[4];
+    uint64_t reserved[4];     /* zero */
 };
+
+/* The layout pinned: docs/image-format.md gives these offsets and sizes. */
+#define IMAGE_PIN(type, field, offset, size)                                                                  \
+    _Static_assert(offsetof(struct type, field) == (offset) && sizeof(((struct type *)0)->field) == (size), \
+                   "struct " #type ": " #field " is " #size " bytes at offset " #offset)
+#define IMAGE_PIN_SIZE(type, size) _Static_assert(sizeof(struct type) == (size), "struct " #type " is " #size " bytes")
+
+IMAGE_PIN_SIZE(image_header, 1824);
+IMAGE_PIN(image_header, magic, 0, 8);
+IMAGE_PIN(image_header, version, 8, 4);
+IMAGE_PIN(image_header, header_size, 12, 4);
+IMAGE_PIN(image_header, arch, 16, 4);
+IMAGE_PIN(image_header, page_size, 20, 4);
+IMAGE_PIN(image_header, uid, 24, 4);
+IMAGE_PIN(image_header, nthreads, 28, 4);
+IMAGE_PIN(image_header, created_ns, 32, 8);
+IMAGE_PIN(image_header, comp_id, 40, 8);
+IMAGE_PIN(image_header, generation, 48, 8);
+IMAGE_PIN(image_header, restore_entry, 56, 8);
+IMAGE_PIN(image_header, reserved1, 64, 8);
+IMAGE_PIN(image_header, nregions, 72, 8);
+IMAGE_PIN(image_header, table_offset, 80, 8);
+IMAGE_PIN(image_header, strings_offset, 88, 8);
+IMAGE_PIN(image_header, strings_size, 96, 8);
+IMAGE_PIN(image_header, sections_offset, 104, 8);
+IMAGE_PIN(image_header, sections_size, 112, 8);
+IMAGE_PIN(image_header, file_size, 120, 8);
+IMAGE_PIN(image_header, memory_bytes, 128, 8);
+IMAGE_PIN(image_header, vpid, 136, 4);
+IMAGE_PIN(image_header, real_pid, 140, 4);
+IMAGE_PIN(image_header, vdso_start, 144, 8);
+IMAGE_PIN(image_header, vdso_end, 152, 8);
+IMAGE_PIN(image_header, vvar_start, 160, 8);
+IMAGE_PIN(image_header, vvar_end, 168, 8);
+IMAGE_PIN(image_header, vclock_start, 176, 8);
+IMAGE_PIN(image_header, vclock_end, 184, 8);
+IMAGE_PIN(image_header, program_break, 192, 8);
+IMAGE_PIN(image_header, program, 200, 256);
+IMAGE_PIN(image_header, reserved2, 456, 1024);
+IMAGE_PIN(image_header, host, 1480, 64);
+IMAGE_PIN(image_header, parent_checksum, 1544, 8);
+IMAGE_PIN(image_header, chain_depth, 1552, 4);
+IMAGE_PIN(image_header, reserved0, 1556, 4);
+IMAGE_PIN(image_header, parent, 1560, 256);
+IMAGE_PIN(image_header, header_checksum, 1816, 8);
+_Static_assert(sizeof(struct image_header) <= IMAGE_HEADER_SIZE, "the header fits its page");
+
+IMAGE_PIN_SIZE(image_region, 104);
+IMAGE_PIN(image_region, start, 0, 8);
+IMAGE_PIN(image_region, end, 8, 8);
+IMAGE_PIN(image_region, prot, 16, 4);
+IMAGE_PIN(image_region, kind, 20, 4);
+IMAGE_PIN(image_region, flags, 24, 4);
+IMAGE_PIN(image_region, path_len, 28, 4);
+IMAGE_PIN(image_region, path_offset, 32, 8);
+IMAGE_PIN(image_region, file_offset, 40, 8);
+IMAGE_PIN(image_region, payload_offset, 48, 8);
+IMAGE_PIN(image_region, payload_size, 56, 8);
+IMAGE_PIN(image_region, stored_pages, 64, 8);
+IMAGE_PIN(image_region, checksum, 72, 8);
+IMAGE_PIN(image_region, object_id, 80, 8);
+IMAGE_PIN(image_region, file_size, 88, 8);
+IMAGE_PIN(image_region, file_mtime_ns, 96, 8);
+
+IMAGE_PIN_SIZE(image_payload_head, 32);
+IMAGE_PIN(image_payload_head, nextents, 0, 8);
+IMAGE_PIN(image_payload_head, nblocks, 8, 8);
+IMAGE_PIN(image_payload_head, ninherit, 16, 8);
+IMAGE_PIN(image_payload_head, reserved, 24, 8);
+
+IMAGE_PIN_SIZE(image_extent, 16);
+IMAGE_PIN(image_extent, first_page, 0, 8);
+IMAGE_PIN(image_extent, npages, 8, 8);
+
+IMAGE_PIN_SIZE(image_block, 32);
+IMAGE_PIN(image_block, offset, 0, 8);
+IMAGE_PIN(image_block, stored_len, 8, 4);
+IMAGE_PIN(image_block, raw_len, 12, 4);
+IMAGE_PIN(image_block, codec, 16, 4);
+IMAGE_PIN(image_block, reserved, 20, 4);
+IMAGE_PIN(image_block, checksum, 24, 8);
+
+IMAGE_PIN_SIZE(image_section, 48);
+IMAGE_PIN(image_section, name, 0, 32);
+IMAGE_PIN(image_section, size, 32, 8);
+IMAGE_PIN(image_section, checksum, 40, 8);
+
+IMAGE_PIN_SIZE(image_trailer, 64);
+IMAGE_PIN(image_trailer, magic, 0, 8);
+IMAGE_PIN(image_trailer, file_size, 8, 8);
+IMAGE_PIN(image_trailer, table_checksum, 16, 8);
+IMAGE_PIN(image_trailer, header_checksum, 24, 8);
+IMAGE_PIN(image_trailer, reserved, 32, 32);
 
 /* Address ranges the restart helper occupies while it works; no image region
  * may overlap them.  The helper's program (text, data, bss) lies in the

@@ -50,6 +50,35 @@ int image_read_at(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+/* Reserved fields are written as zero: one that is not was not written by
+ * this format's writer.  Returns the offset of the first such field, or 0. */
+static size_t image_header_reserved_set(const struct image_header *h)
+{
+    if (h->reserved1)
+        return offsetof(struct image_header, reserved1);
+    for (size_t i = 0; i < sizeof h->reserved2; i++)
+        if (h->reserved2[i])
+            return offsetof(struct image_header, reserved2);
+    if (h->reserved0)
+        return offsetof(struct image_header, reserved0);
+    return 0;
+}
+
+static const char *image_header_reserved_name(size_t offset)
+{
+    return offset == offsetof(struct image_header, reserved0)   ? "reserved0"
+           : offset == offsetof(struct image_header, reserved1) ? "reserved1"
+                                                                : "reserved2";
+}
+
+static int image_trailer_reserved_set(const struct image_trailer *t)
+{
+    for (size_t i = 0; i < sizeof t->reserved / sizeof t->reserved[0]; i++)
+        if (t->reserved[i])
+            return 1;
+    return 0;
+}
+
 static int image_check_header(const struct image_header *h, uint64_t size, const char *path, char *err,
                               size_t cap)
 {
@@ -76,6 +105,10 @@ static int image_check_header(const struct image_header *h, uint64_t size, const
                          h->version, IMAGE_VERSION);
     if (h->version < 1 || h->version > IMAGE_VERSION || h->header_size != IMAGE_HEADER_SIZE)
         return image_bad(err, cap, path, "unknown image format %u: the image is corrupt", h->version);
+    size_t reserved = image_header_reserved_set(h);
+    if (reserved)
+        return image_bad(err, cap, path, "reserved header field %s (offset %zu) is not zero: the image is corrupt",
+                         image_header_reserved_name(reserved), reserved);
     if (h->arch != IMAGE_ARCH_X86_64)
         return image_bad(err, cap, path, "made on another architecture (ELF machine %u); this is x86_64", h->arch);
     if (h->page_size != IMAGE_PAGE)
@@ -143,7 +176,7 @@ static int image_check_payload(int fd, const struct image_region *r, uint8_t *bu
     if (r->payload_size < IMAGE_PAGE || image_read_at(fd, &ph, sizeof ph, r->payload_offset) < 0)
         return -1;
     if (ph.nextents > region_pages || ph.ninherit > region_pages || ph.nblocks > region_pages / IMAGE_BLOCK_PAGES + 1 ||
-        (ph.ninherit && !has_parent))
+        (ph.ninherit && !has_parent) || ph.reserved)
         return -1;
     uint64_t hb = image_head_bytes(&ph);
     uint64_t data_start = (hb + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
@@ -174,7 +207,8 @@ static int image_check_payload(int fd, const struct image_region *r, uint8_t *bu
         const struct image_block *b = &blk[k];
         uint64_t left = pages - k * IMAGE_BLOCK_PAGES;
         uint64_t want = (left < IMAGE_BLOCK_PAGES ? left : IMAGE_BLOCK_PAGES) * IMAGE_PAGE;
-        int ok = b->raw_len == want && b->stored_len > 0 && b->offset >= pos && b->offset <= r->payload_size &&
+        int ok = b->raw_len == want && b->stored_len > 0 && b->reserved == 0 && b->offset >= pos &&
+                 b->offset <= r->payload_size &&
                  b->stored_len <= r->payload_size - b->offset &&
                  ((b->codec == CODEC_RAW && b->stored_len == b->raw_len && b->offset % IMAGE_PAGE == 0) ||
                   (b->codec == CODEC_ZSTD && b->stored_len <= ZSTD_COMPRESSBOUND(b->raw_len)));
@@ -234,6 +268,10 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
         image_bad(err, cap, path, "no valid trailer: the image is truncated or was not completely written");
         goto out;
     }
+    if (image_trailer_reserved_set(&t)) {
+        image_bad(err, cap, path, "the trailer's reserved bytes are not zero: the image is corrupt");
+        goto out;
+    }
     size_t meta_len = (size_t)(toff - hdr->table_offset);
     meta = malloc(meta_len ? meta_len : 1);
     if (!meta || image_read_at(fd, meta, meta_len, hdr->table_offset) < 0) {
@@ -264,6 +302,11 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
         if (r->start >= r->end || (r->start | r->end) % IMAGE_PAGE || r->kind < REGION_ANON_PRIVATE ||
             r->kind > REGION_RESERVED || bad_path || bad_payload) {
             image_bad(err, cap, path, "region %llu is malformed: the image is corrupt", (unsigned long long)i);
+            goto out;
+        }
+        if (r->flags & ~REGION_F_ALL) {
+            image_bad(err, cap, path, "region %llu has unknown flags 0x%x (reserved, zero): the image is corrupt",
+                      (unsigned long long)i, r->flags & ~REGION_F_ALL);
             goto out;
         }
         if ((r->start < IMAGE_HELPER_TEXT_END && r->end > IMAGE_HELPER_TEXT_START) ||

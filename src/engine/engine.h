@@ -180,6 +180,7 @@ void plugin_dispatch(dmtcp_event_t ev, dmtcp_event_data_t *data);
 void plugin_dispatch_reverse(dmtcp_event_t ev, dmtcp_event_data_t *data);
 
 void events_init(void);
+int events_engine_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
 /* sections.c: plugin sections of the image */
 void sections_begin(void);

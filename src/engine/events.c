@@ -65,12 +65,26 @@ static void *events_thread_main(void *p)
     return ret;
 }
 
+typedef int (*events_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+static events_create_fn events_libc_pthread_create(void)
+{
+    static events_create_fn real;
+    if (!real)
+        real = (events_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    return real;
+}
+
+/* The engine's own threads (the manager) are not the program's: libc
+ * creates them, and plugins see no PTHREAD_START or PTHREAD_EXIT for them. */
+int events_engine_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    return events_libc_pthread_create()(th, attr, fn, arg);
+}
+
 ENGINE_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-    static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-    if (!real)
-        real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT,
-                                                                                           "pthread_create");
+    events_create_fn real = events_libc_pthread_create();
     struct events_start *s = malloc(sizeof *s);
     if (!s)
         return real(th, attr, fn, arg);

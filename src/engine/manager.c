@@ -430,7 +430,7 @@ int manager_start(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&th, &at, manager_main, NULL);
+    int rc = events_engine_thread_create(&th, &at, manager_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&at);
     return -rc;

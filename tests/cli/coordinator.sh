@@ -35,14 +35,17 @@ else pass coord-daemon; fi
 if [ -n "$DPORT" ]; then
     $PY "$PROTO" worker "$DPORT" --ready "$TMP/dready" &
     W=$!
-    wait_for test -e "$TMP/dready"
-    kill "$W"; wait "$W" 2>/dev/null
-    if wait_for sh -c "! timeout 5 '$BIN/dmtcp_command' -p $DPORT -s >/dev/null 2>&1"; then
+    joined=no
+    wait_for test -e "$TMP/dready" && joined=yes
+    kill "$W" 2>/dev/null; wait "$W" 2>/dev/null
+    if [ $joined = no ]; then
+        fail coord-exit-on-last "a worker could not join the --daemon coordinator"
+    elif wait_for sh -c "! timeout 5 '$BIN/dmtcp_command' -p $DPORT -s >/dev/null 2>&1"; then
         pass coord-exit-on-last
     else
         fail coord-exit-on-last "still answering after its last process left"
-        timeout 10 "$BIN/dmtcp_command" -p "$DPORT" -q >/dev/null 2>&1
     fi
+    timeout 10 "$BIN/dmtcp_command" -p "$DPORT" -q >/dev/null 2>&1
 fi
 
 # --timeout: exits when nobody connects.
@@ -50,7 +53,7 @@ timeout 60 "$BIN/dmtcp_coordinator" -p 0 --timeout 1 -q 2>/dev/null; rc=$?
 if [ $rc -eq 0 ]; then pass coord-timeout; else fail coord-timeout "exit $rc"; fi
 
 # The port is busy: a clear message and exit 1.
-start_coord || true
+start_coord || { fail coord-port-busy "the coordinator holding the port did not start"; exit 0; }
 out=$(timeout 30 "$BIN/dmtcp_coordinator" -p "$PORT" 2>&1); rc=$?
 if [ $rc -ne 1 ] || ! grep -q "cannot listen" <<<"$out"; then fail coord-port-busy "exit $rc: $out"
 else pass coord-port-busy; fi

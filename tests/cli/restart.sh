@@ -1,17 +1,34 @@
 #!/bin/bash
-# Restart barriers with fake restarted workers: both of a two-process
-# restart get through RESTARTED and REFILLED, then count as running; the
-# coordinator adopts their generation; a restarted computation checkpoints.
+# Restart barriers with fake restarted workers: one process of a
+# two-process restart is held at RESTARTED; both get through RESTARTED and
+# REFILLED, then count as running; the coordinator adopts their generation;
+# a restarted computation checkpoints.
 . "$(dirname "$0")/lib/common.sh"
 need_bins dmtcp_coordinator dmtcp_command
 start_coord || { fail restart-start "coordinator did not start"; exit 0; }
 
-bg $PY "$PROTO" worker "$PORT" --name one --restart 0x1234:2 --gen 7 --ready "$TMP/r1"
-sleep 0.3
-out=$(cmd -s)
-if [ -e "$TMP/r1" ]; then fail restart-waits "first process passed the barrier alone"
-elif ! grep -q "RUNNING=no" <<<"$out"; then fail restart-waits "RUNNING during restart: $out"
+# One of two, alone: once the coordinator has read its RESTARTED barrier
+# (the status the worker sends right after it is logged), it must not be
+# released.  A kill sent then reaches the worker after any release the
+# coordinator sent it for that barrier: its trace must hold the kill alone.
+# (The restart it leaves unfinished is this coordinator's last act: the
+# tests below get a new one.)
+bg $PY "$PROTO" worker "$PORT" --name one --restart 0x5678:2 --gen 7 --mark-barrier --trace "$TMP/one.trace"
+one=$BG_PID
+if ! wait_for grep -q '(one): resume delayed' "$TMP/coord.log"; then
+    fail restart-waits "the coordinator never read the first process's barrier: $(tail -n 3 "$TMP/coord.log")"
+elif ! out=$(cmd -s) || ! grep -q "RUNNING=no" <<<"$out"; then
+    fail restart-waits "not RESTARTING, or RUNNING during the restart: $out"
+elif ! cmd -k >/dev/null || ! finish "$one"; then
+    fail restart-waits "the first process did not leave on kill"
+elif [ "$(cat "$TMP/one.trace" 2>/dev/null)" != kill ]; then
+    fail restart-waits "the first process was released alone; it received: $(tr '\n' ' ' <"$TMP/one.trace")"
 else pass restart-waits; fi
+kill "$COORD_PID" 2>/dev/null
+wait "$COORD_PID" 2>/dev/null
+start_coord || { fail restart-start "second coordinator did not start"; exit 0; }
+
+bg $PY "$PROTO" worker "$PORT" --name one --restart 0x1234:2 --gen 7 --ready "$TMP/r1"
 
 bg $PY "$PROTO" worker "$PORT" --name two --restart 0x1234:2 --gen 7 --ready "$TMP/r2"
 if wait_for test -e "$TMP/r1" && wait_for test -e "$TMP/r2"; then pass restart-barriers
@@ -28,7 +45,7 @@ else fail restart-then-checkpoint "exit $rc: $out"; fi
 
 # A restarted process that dies does not block the other.
 cmd -k >/dev/null
-wait_for sh -c "'$BIN/dmtcp_command' -p $PORT -s | grep -q NUM_PEERS=0"
+wait_for no_peers
 bg $PY "$PROTO" worker "$PORT" --name three --restart 0x99:2 --exit-at never --ready "$TMP/r3"
 bg $PY -c '
 import sys, socket; sys.path.insert(0, sys.argv[2]); import stasis_proto as p

@@ -1,9 +1,11 @@
 #!/bin/bash
 # A checkpoint requested while a window is open (hold.c ckpt): by the
 # driver (dmtcp_command -c) and by the initiator (dmtcp_checkpoint(), which
-# returns DMTCP_ERROR at once with one warning line).  The checkpoint is not
-# taken before unblock (the program's checkpoint count, the image's inode
-# and mtime, the coordinator's log) and is taken after it.
+# returns DMTCP_ERROR at once with one warning line).  Once the coordinator
+# has started it (its log), the checkpoint is held until unblock: the
+# program's own plugin, which sees each checkpoint with every thread parked,
+# finds it taken after the initiator called unblock and never in the window;
+# the image and the coordinator's log agree; and it completes after unblock.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
 need_plugin
@@ -23,7 +25,10 @@ s0=$(stat -c '%i %Y.%y' "$img")
 # -c asks and returns; run it bounded in the background in case it waits
 timeout "$WAIT" "$BIN/dmtcp_command" -p "$PORT" -c >"$TMP/c.out" 2>&1 &
 CPID=$!
-sleep 0.3 # give the request time to reach the process (no assertion on it)
+if ! wait_for has "$TMP/coord.log" 'checkpoint 2: starting'; then
+    fail ckpt-in-window "the coordinator never started the checkpoint -c asked for: $(tail_of "$TMP/coord.log") $(cat "$TMP/c.out")"
+    exit 0
+fi
 touch "$D/requested"
 if ! wait_for test -e "$D/unblocking"; then
     fail ckpt-in-window "the program never reached unblock: $(tail_of "$TMP/ck.out") $(tail_of "$TMP/ck.err")"

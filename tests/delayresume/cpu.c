@@ -1,8 +1,9 @@
 /* cpu.c — CPU used by parked threads.  NW busy workers (default 8) spin;
  * the process's CPU time (getrusage RUSAGE_SELF) is measured across
  * BUSY_MS of normal running (the busy rate) and across WINDOW_MS of an open
- * window (the initiator sleeps).  Prints
- *   "CPU busy=<cpu s per wall s> window=<cpu s per wall s> wall=<s>"
+ * window (the initiator sleeps), once every worker is parked.  Prints
+ *   "CPU busy=<cpu s per wall s> window=<cpu s per wall s> wall=<s>
+ *    parked=<1 if all were parked within 20 s> moved=... unblock=... went=..."
  *
  *   cpu [NW] [WINDOW_MS] [BUSY_MS]
  */
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
     }
     long snap[DR_MAXW];
     dr_snapshot(snap, nw);
+    int parked = dr_wait_parked(nw, 20);
     c0 = cpu_now();
     w0 = dr_now();
     dr_sleep_ms(window_ms);
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
     atomic_store(&dr_stop, 1);
     for (int i = 0; i < nw; i++)
         pthread_join(t[i], NULL);
-    dr_say("CPU busy=%.4f window=%.6f wall=%.3f moved=%d unblock=%d went=%d", busy, win, wall, moved, u, went);
+    dr_say("CPU busy=%.4f window=%.6f wall=%.3f parked=%d moved=%d unblock=%d went=%d", busy, win, wall, parked,
+           moved, u, went);
     return 0;
 }

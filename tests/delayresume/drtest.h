@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -177,6 +178,85 @@ static inline int dr_moved(const long *snap, int n)
     for (int i = 0; i < n; i++)
         m += atomic_load(&dr_cnt[i]) != snap[i];
     return m;
+}
+
+/* ---- parked threads: a positive sign instead of a pause ------------------
+ * A thread the plugin parks waits in futex(2) on a word inside
+ * libdmtcp_delayresume.so; /proc/self/task/TID/syscall shows it as "202
+ * 0xWORD ..." (readable for the process's own threads, without privilege).
+ * A test waits (bounded) until the workers are parked there, then checks
+ * they did not run — rather than sleeping and checking nothing happened. */
+
+/* the address range of libdmtcp_delayresume.so's mappings (and the
+ * anonymous one right after them: its bss), from /proc/self/maps; 0 if none */
+static inline int dr_plugin_range(unsigned long *lo, unsigned long *hi)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    unsigned long s, e;
+    *lo = *hi = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%lx-%lx", &s, &e) != 2)
+            continue;
+        if (strstr(line, "delayresume") && strstr(line, ".so")) {
+            if (!*lo || s < *lo)
+                *lo = s;
+            if (e > *hi)
+                *hi = e;
+        } else if (*hi && s == *hi && !strchr(line, '/')) {
+            *hi = e;
+        }
+    }
+    fclose(f);
+    return *hi != 0;
+}
+
+/* how many threads of this process wait in futex on a word of the plugin */
+static inline int dr_count_parked(void)
+{
+    unsigned long lo, hi;
+    if (!dr_plugin_range(&lo, &hi))
+        return 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char path[300], buf[256];
+        long nr;
+        unsigned long word;
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/syscall", de->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t k = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (k <= 0)
+            continue;
+        buf[k] = 0;
+        if (sscanf(buf, "%ld %lx", &nr, &word) == 2 && nr == 202 /* futex */ && word >= lo && word < hi)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* wait (at most SECS) until at least N threads are parked by the plugin;
+ * 1 if so */
+static inline int dr_wait_parked(int n, double secs)
+{
+    double end = dr_now() + secs;
+    while (dr_count_parked() < n) {
+        if (dr_now() > end)
+            return 0;
+        dr_sleep_ms(1);
+    }
+    return 1;
 }
 
 /* wait (at most SECS) until every counter moved past the snapshot; 1 if so */

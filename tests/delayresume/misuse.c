@@ -207,13 +207,13 @@ int main(void)
         dr_result(0, "misuse-then-normal-window", "block_resume returned %s", dr_rc_name(rc));
     } else {
         dr_snapshot(snap, NW);
-        dr_sleep_ms(50);
+        int parked = dr_wait_parked(NW, 20);
         int moved = dr_moved(snap, NW);
         int u = dmtcp_checkpoint_unblock_resume();
         int went = dr_wait_all_moved(snap, NW, 20);
-        dr_result(moved == 0 && u == 0 && went, "misuse-then-normal-window",
-                  "%d of %d workers ran in the window, unblock returned %d, all ran after: %s", moved, NW, u,
-                  went ? "yes" : "no");
+        dr_result(parked && moved == 0 && u == 0 && went, "misuse-then-normal-window",
+                  "%s, %d of %d workers ran in the window, unblock returned %d, all ran after: %s",
+                  parked ? "all parked" : "not all parked within 20 s", moved, NW, u, went ? "yes" : "no");
     }
     end("misuse-after-all");
     atomic_store(&dr_stop, 1);

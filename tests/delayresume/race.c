@@ -15,8 +15,8 @@
  *                   file at once (the instant it runs after the checkpoint).
  *
  * Each iteration the initiator "copies" the file: it reads it, waits until
- * the worker has acted (at most 50 ms with block, where the worker is
- * parked; at most 2 s with plain, where it acts at once) and reads it again.
+ * the worker is parked in the plugin (block: then nothing can change) or
+ * has acted (plain, where it acts at once; at most 2 s), and reads it again.
  * A race is a copy that does not match the checkpointed state: the two reads
  * differ, or (block, change) the file is neither `pending` nor `last` as
  * found in memory in the window, or (delete) the file is missing.
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     int change = strcmp(argv[2], "change") == 0;
     int iter = atoi(argv[3]);
     snprintf(dir, sizeof dir, "%s", argv[4]);
-    double bound = block ? 0.05 : 2.0;
+    double bound = 2.0; /* plain: the worker acts at once */
 
     pthread_t w;
     pthread_create(&w, NULL, change ? changer : deleter, NULL);
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
         while (atomic_load(&last) < 10)
             dr_sleep_ms(1);
 
-    int races = 0, resumed = 0, errors = 0;
+    int races = 0, resumed = 0, errors = 0, unparked = 0;
     char first[300] = "";
     for (int i = 1; i <= iter; i++) {
         int rc;
@@ -132,8 +132,13 @@ int main(int argc, char **argv)
             }
             long l = atomic_load(&last), p = atomic_load(&pending);
             long r1 = read_counter();
+            if (block && !unparked && !dr_wait_parked(1, 10)) {
+                unparked = 1; /* reported once; the next iterations do not wait again */
+                errors++;
+                snprintf(first, sizeof first, "iteration %d: the worker was not parked in the window within 10 s", i);
+            }
             double end = dr_now() + bound;
-            while (atomic_load(&last) <= r1 && dr_now() < end)
+            while (!block && atomic_load(&last) <= r1 && dr_now() < end)
                 ;
             long r2 = read_counter();
             long l2 = atomic_load(&last), p2 = atomic_load(&pending);
@@ -173,8 +178,13 @@ int main(int argc, char **argv)
                 break;
             }
             int e1 = victim_ok(i);
+            if (block && !unparked && !dr_wait_parked(1, 10)) {
+                unparked = 1; /* reported once; the next iterations do not wait again */
+                errors++;
+                snprintf(first, sizeof first, "iteration %d: the worker was not parked in the window within 10 s", i);
+            }
             double end = dr_now() + bound;
-            while (atomic_load(&done) != i && dr_now() < end)
+            while (!block && atomic_load(&done) != i && dr_now() < end)
                 ;
             int e2 = victim_ok(i);
             int race = !e1 || !e2;

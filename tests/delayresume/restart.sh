@@ -15,7 +15,7 @@ if ! wait_for has "$TMP/rw.out" '^WINDOW'; then
     fail restart-window "no window opened: $(tail_of "$TMP/rw.out") $(tail_of "$TMP/rw.err")"
     exit 0
 fi
-if has "$TMP/rw.out" '^WINDOW moved=0$'; then pass restart-first-window-parks
+if has "$TMP/rw.out" '^WINDOW parked=1 moved=0$'; then pass restart-first-window-parks
 else fail restart-first-window-parks "$(grep '^WINDOW' "$TMP/rw.out")"; fi
 images=("$TMP"/ckpt-rw/ckpt_restartwin_*.dmtcp)
 kill_all

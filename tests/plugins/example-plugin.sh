@@ -1,27 +1,13 @@
 #!/usr/bin/env bash
 # example-plugin.sh — the example plugin (examples/plugin/) receives every
 # checkpoint event in order, in the right threads, and reads back after a
-# restart the private section it saved in the image.
-set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/bin
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/stasis-plugin.XXXXXX") || exit 1
-export XDG_RUNTIME_DIR=$TMP/xdg
-mkdir -m 700 "$XDG_RUNTIME_DIR" "$TMP/ckpt"
-PORT=
-cleanup() {
-    [ -n "$PORT" ] && timeout 10 "$BIN/dmtcp_command" -p "$PORT" -q >/dev/null 2>&1
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-wait_for() { local end=$((SECONDS + 30)); until "$@"; do ((SECONDS < end)) || return 1; sleep 0.05; done; }
-
-cc -shared -fPIC -Wall -Werror -I"$ROOT/include" -o "$TMP/libexample.so" "$ROOT/examples/plugin/example-plugin.c" ||
-    { fail plugin-build "the example plugin does not compile"; exit 0; }
-cat > "$TMP/prog.c" <<'C'
+# restart the private section it saved in the image.  Every command's exit
+# status is checked; every wait is bounded (tests/lib/common.sh).
+. "$(dirname "$0")/lib/common.sh"
+need_bins
+need_cc
+compile "$TMP/libexample.so" -shared -fPIC -Wall -Werror -I"$ROOT/include" "$ROOT/examples/plugin/example-plugin.c"
+cat >"$TMP/prog.c" <<'C'
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -33,21 +19,30 @@ int main(void) {
     for (;;) pause();
 }
 C
-cc -O1 -o "$TMP/prog" "$TMP/prog.c" -lpthread
-"$BIN/dmtcp_coordinator" -p 0 --port-file "$TMP/port" --daemon --coord-logfile "$TMP/coord.log"
-wait_for test -s "$TMP/port" || { fail plugin-coordinator "no coordinator"; exit 0; }
-PORT=$(cat "$TMP/port")
-(cd "$TMP" && exec "$BIN/dmtcp_launch" -p "$PORT" -j --ckptdir "$TMP/ckpt" --with-plugin "$TMP/libexample.so" \
-    ./prog > launch.out 2> launch.err) &
-LPID=$!
-disown "$LPID"
-wait_for test -e "$TMP/ready" || { fail plugin-launch "program never ready"; exit 0; }
-"$BIN/dmtcp_command" -p "$PORT" -bc > /dev/null
-"$BIN/dmtcp_command" -p "$PORT" -k > /dev/null
-wait_for bash -c "! kill -0 $LPID 2>/dev/null" || true
-(cd "$TMP" && exec "$BIN/dmtcp_restart" -p "$PORT" -j "$TMP"/ckpt/*.dmtcp > restart.out 2> restart.err) &
-disown $!
-wait_for grep -q 'RUNNING .*after restart' "$TMP/restart.err"
+compile "$TMP/prog" -O1 "$TMP/prog.c" -lpthread
+start_coord || { fail plugin-coordinator "the coordinator did not start"; exit 0; }
+mkdir -p "$TMP/ckpt"
+
+bg "$BIN/dmtcp_launch" -p "$PORT" -j --ckptdir "$TMP/ckpt" --with-plugin "$TMP/libexample.so" ./prog \
+    >"$TMP/launch.out" 2>"$TMP/launch.err"
+LPID=$BG_PID
+wait_for test -e "$TMP/ready" || { fail plugin-launch "program never ready: $(tail -c 300 "$TMP/launch.err")"; exit 0; }
+out=$(cmd -bc 2>&1) || { fail plugin-checkpoint "dmtcp_command -bc failed: $out"; exit 0; }
+{ # stderr off: bash reports the background job -k kills ("Killed …")
+    out=$(cmd -k 2>&1) || { fail plugin-checkpoint "dmtcp_command -k failed: $out"; exit 0; }
+    finish "$LPID" || { fail plugin-checkpoint "the program did not exit on -k"; exit 0; }
+    wait_for no_peers || { fail plugin-checkpoint "the coordinator still counts the killed program"; exit 0; }
+} 2>/dev/null
+img=$(ls "$TMP"/ckpt/*.dmtcp 2>/dev/null)
+[ "$(wc -w <<<"$img")" = 1 ] || { fail plugin-checkpoint "expected one image, found: $img"; exit 0; }
+
+bg "$BIN/dmtcp_restart" -p "$PORT" -j "$img" >"$TMP/restart.out" 2>"$TMP/restart.err"
+RPID=$BG_PID
+if ! wait_for grep -q 'RUNNING .*after restart' "$TMP/restart.err"; then
+    dead "$RPID" && reap "$RPID"
+    fail plugin-restart "the restarted program never reported RUNNING (dmtcp_restart: ${REAPED_RC:-running}): $(tail -c 300 "$TMP/restart.err")"
+    exit 0
+fi
 
 # first appearance of each event, in order (THREAD_RESUME lines come from
 # every thread and may interleave with RUNNING)
@@ -61,6 +56,10 @@ if [ "$norm" = "$want THREAD_RESUME RUNNING" ] || [ "$norm" = "$want RUNNING THR
 else
     fail plugin-events-checkpoint "got '$norm', want '$want' then THREAD_RESUME and RUNNING"
 fi
+# PTHREAD_START comes for the program's two threads, not the engine's own
+n=$(grep -c 'PTHREAD_START ' "$TMP/launch.err")
+if [ "$n" = 2 ]; then pass plugin-pthread-start-program-threads
+else fail plugin-pthread-start-program-threads "$n PTHREAD_START lines for the program's 2 threads"; fi
 n=$(grep -c 'THREAD_RESUME ' "$TMP/launch.err")
 if [ "$n" -ge 3 ]; then pass plugin-thread-resume-per-thread; else fail plugin-thread-resume-per-thread "$n THREAD_RESUME lines for 3 threads"; fi
 norm=$(events "$TMP/restart.err")
@@ -91,4 +90,8 @@ if grep -q 'passed local barrier example.restored' "$TMP/restart.err" &&
 else
     fail plugin-local-barrier "the local barrier at RESTART was not passed through the coordinator"
 fi
+if ! out=$(cmd -k 2>&1); then fail plugin-restarted-killed "dmtcp_command -k failed: $out"
+elif ! { finish "$RPID" && wait_for no_peers; } 2>/dev/null; then
+    fail plugin-restarted-killed "the restarted program outlived -k"
+else pass plugin-restarted-killed; fi
 exit 0

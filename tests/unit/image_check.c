@@ -311,7 +311,6 @@ static struct img img_build_laid(const struct img_spec *rs, size_t nr, const cha
     h->memory_bytes = memory;
     h->vpid = h->real_pid = 4242;
     snprintf(h->program, sizeof h->program, "unit");
-    snprintf(h->cmdline, sizeof h->cmdline, "unit --test");
     snprintf(h->host, sizeof h->host, "testhost");
     img_seal(&im);
     return im;
@@ -1157,6 +1156,67 @@ static void test_not_an_image(void)
     img_free(&im);
 }
 
+/* Reserved fields and flag bits are written as zero and refused otherwise
+ * (docs/image-format.md), each under intact checksums: the header's
+ * reserved0/1/2, the trailer's reserved bytes, a region's unknown flag
+ * bits (0x2 among them, once declared as NORESERVE and never set), a
+ * payload head's and a block entry's reserved field. */
+static void test_reserved_zero(void)
+{
+    struct img im = IMG_DEFAULT;
+    img_hdr(&im)->reserved1 = 1;
+    img_seal(&im);
+    REFUSED(&im, "reserved header field reserved1 (offset 64) is not zero", "header reserved1");
+    img_free(&im);
+
+    im = IMG_DEFAULT;
+    img_hdr(&im)->reserved2[1023] = 'x';
+    img_seal(&im);
+    REFUSED(&im, "reserved header field reserved2 (offset 456) is not zero", "header reserved2's last byte");
+    img_free(&im);
+
+    im = IMG_DEFAULT;
+    img_hdr(&im)->reserved0 = 0x80000000u;
+    img_seal(&im);
+    REFUSED(&im, "reserved header field reserved0 (offset 1556) is not zero", "header reserved0");
+    img_free(&im);
+
+    im = IMG_DEFAULT;
+    img_trailer(&im)->reserved[3] = 1;
+    REFUSED(&im, "the trailer's reserved bytes are not zero", "trailer reserved");
+    img_free(&im);
+
+    const uint32_t unknown[] = { 0x2, 0x20, 0x80000000u };
+    for (size_t k = 0; k < sizeof unknown / sizeof unknown[0]; k++) {
+        im = IMG_DEFAULT;
+        img_region(&im, 1)->flags |= unknown[k];
+        img_seal(&im);
+        char why[64];
+        snprintf(why, sizeof why, "region 1 has unknown flags 0x%x", unknown[k]);
+        REFUSED(&im, why, "region flag bit");
+        img_free(&im);
+    }
+    im = IMG_DEFAULT;
+    img_region(&im, 1)->flags |= REGION_F_ALL & ~REGION_F_FROM_FILE; /* every known bit, no file to check */
+    img_seal(&im);
+    ACCEPTED(&im, "every known region flag");
+    img_free(&im);
+
+    im = IMG_DEFAULT;
+    img_head(&im, 0)->reserved = 1;
+    img_seal_head(&im, 0);
+    img_seal(&im);
+    REFUSED(&im, "region 0 has a malformed page list", "payload head reserved");
+    img_free(&im);
+
+    im = IMG_DEFAULT;
+    img_blocks(&im, 1)[0].reserved = 1;
+    img_seal_head(&im, 1);
+    img_seal(&im);
+    REFUSED(&im, "region 1 has a malformed page list", "block entry reserved");
+    img_free(&im);
+}
+
 int main(void)
 {
     if (unit_mkdtemp(img_test.dir, sizeof img_test.dir, "img") < 0) {
@@ -1193,6 +1253,7 @@ int main(void)
     unit_run("image/extents-in-region", test_extents_in_region);
     unit_run("image/inconsistent-layout", test_inconsistent_layout);
     unit_run("image/not-an-image", test_not_an_image);
+    unit_run("image/reserved-zero", test_reserved_zero);
     unit_rmtree(img_test.dir);
     return unit_exit();
 }

@@ -6,7 +6,12 @@ and restart protocols without the engine, and malformed input.
 Usage:
   stasis_proto.py worker PORT [--name N] [--fail MSG] [--exit-at-barrier B]
                   [--restart COMP_ID:PEERS] [--gen G] [--dir D] [--ready FILE]
-                  [--delayed]
+                  [--delayed] [--mark-barrier] [--trace FILE]
+    --mark-barrier  right after its first barrier, report status "resume
+                    delayed": the coordinator logs it once it has read the
+                    barrier (it reads a connection's messages in order)
+    --trace FILE    append a line per message received after the welcome:
+                    "release BARRIER", "kill", "checkpoint GEN"
   stasis_proto.py raw PORT KIND     KIND: garbage|oversized|unknown|badlen|
                                          nohello|badversion|truncated
 Only the standard library is used.
@@ -72,10 +77,32 @@ def hello(s, port, state=1, comp=0, gen=0, peers=0, name='fake', flags=0):
     return WELCOME.unpack(p)
 
 
+TRACE = {'file': None, 'mark': False}
+
+
+def trace(typ, p):
+    if not TRACE['file']:
+        return
+    if typ == M_RELEASE:
+        line = 'release %d' % BARRIER.unpack(p)[0]
+    elif typ == M_KILL:
+        line = 'kill'
+    elif typ == M_DO_CKPT:
+        line = 'checkpoint %d' % DO_CKPT.unpack(p)[0]
+    else:
+        line = 'type %d' % typ
+    with open(TRACE['file'], 'a') as f:
+        f.write(line + '\n')
+
+
 def barrier(s, b, gen):
     send(s, M_BARRIER, BARRIER.pack(b, 0, gen))
+    if TRACE['mark']:
+        TRACE['mark'] = False
+        send(s, M_WSTATUS, WSTATUS.pack(1, 0))
     while True:
         typ, p = recv(s)
+        trace(typ, p)
         if typ == M_KILL:
             sys.exit(0)
         if typ == M_RELEASE and BARRIER.unpack(p)[0] == b:
@@ -123,6 +150,7 @@ def worker(port, opts):
             typ, p = recv(s)
         except EOFError:
             return
+        trace(typ, p)
         if typ == M_KILL:
             return
         if typ == M_DO_CKPT:
@@ -149,14 +177,15 @@ def raw(port, kind):
         s.shutdown(socket.SHUT_WR)
     elif kind == 'nohello':
         send(s, M_COMMAND, struct.pack('<II', 1, 0))
+    # "closed": EOF; "reject": a REJECT, then EOF; "open": no EOF in 15 s
+    rejected = False
     try:
         data = s.recv(65536)
         while data:
             if len(data) >= HDR.size and HDR.unpack(data[:HDR.size])[2] == M_REJECT:
-                print('reject')
-                return
+                rejected = True
             data = s.recv(65536)
-        print('closed')
+        print('reject' if rejected else 'closed')
     except socket.timeout:
         print('open')
 
@@ -176,6 +205,10 @@ def main(argv):
             opts['delayed'] = True
             i += 1
             continue
+        if k == '--mark-barrier':
+            TRACE['mark'] = True
+            i += 1
+            continue
         v = argv[i + 1]
         i += 2
         if k == '--name': opts['name'] = v
@@ -185,6 +218,7 @@ def main(argv):
         elif k == '--gen': opts['gen'] = int(v)
         elif k == '--dir': opts['dir'] = v
         elif k == '--ready': opts['ready'] = v
+        elif k == '--trace': TRACE['file'] = v
         else: sys.exit('unknown option ' + k)
     worker(port, opts)
 
