@@ -255,7 +255,7 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
         image_bad_fault(err, cap, path, "header", &f);
         goto out;
     }
-    size_t bufcap = 8u << 20;
+    size_t bufcap = (uint64_t)st.st_size < (8u << 20) ? (size_t)st.st_size : 8u << 20; /* blocks in chunks */
     buf = malloc(bufcap);
     if (!buf) {
         image_bad(err, cap, path, "out of memory");
