@@ -1,6 +1,7 @@
 # Stasis — top-level build.  `make` leaves the commands in bin/ and the
 # libraries in lib/ so everything runs from the source tree.
-# Targets: all (default), test, demo, bench, install, clean.
+# Targets: all (default), test, demo, bench, install, clean; asan and fuzz
+# (sanitizer build and fuzzing, below).
 
 PREFIX ?= /usr/local
 CC ?= cc
@@ -104,6 +105,56 @@ demo-threads: all
 bench: all
 	@bench/run.sh
 
+# ---- sanitizers: make asan ----------------------------------------------------
+# The four commands, the common code and the unit tests built with
+# AddressSanitizer and UndefinedBehaviorSanitizer (clang) into build-asan/,
+# the commands in bin-asan/; then the unit, cli and images suites run
+# against them (tests/lib/common.sh takes STASIS_BIN, tests/run-all.sh
+# STASIS_UNIT_DIR).  Reports are written to files in build-asan/reports/, so
+# that those of background processes (the coordinator) count too: any report
+# fails the target, as does any failed test.
+# Not built with sanitizers, used from lib/ as built by `make`:
+#  - the engine, libdmtcp.so: it is preloaded into the user's programs,
+#    which are not built with ASan, and ASan's runtime must be the first
+#    library a process loads;
+#  - the restart helper: static and libc-free, it has no runtime to link and
+#    replaces its whole address space.  The crafted-image tests
+#    (tests/images/crafted-*.sh) and make fuzz cover its checks.
+ASAN_CC ?= clang
+ASAN_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_BUILD := build-asan
+ASAN_COMMON_OBJ := $(COMMON_SRC:%.c=$(ASAN_BUILD)/%.o)
+ASAN_PROGRAMS := $(PROGRAMS:bin/%=bin-asan/%)
+ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(ASAN_BUILD)/tests/unit/%)
+ASAN_REPORTS := $(CURDIR)/$(ASAN_BUILD)/reports
+
+$(ASAN_BUILD)/%.o: %.c $(wildcard src/common/*.h) $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -c $< -o $@
+
+bin-asan/dmtcp_launch: $(wildcard src/launch/*.c) $(wildcard src/launch/*.h)
+bin-asan/dmtcp_restart: $(wildcard src/restart-cli/*.c) $(wildcard src/restart-cli/*.h)
+bin-asan/dmtcp_command: $(wildcard src/command/*.c) $(wildcard src/command/*.h)
+bin-asan/dmtcp_coordinator: $(wildcard src/coordinator/*.c) $(wildcard src/coordinator/*.h)
+$(ASAN_PROGRAMS): $(ASAN_COMMON_OBJ) $(wildcard src/common/*.h) $(wildcard include/*.h)
+	@mkdir -p bin-asan
+	$(ASAN_CC) $(ASAN_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(filter %.c,$^) $(ASAN_COMMON_OBJ)
+
+$(ASAN_BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(ASAN_COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN_COMMON_OBJ) -lzstd
+
+asan: all $(ASAN_PROGRAMS) $(ASAN_UNIT_BIN)
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
+	@ASAN_OPTIONS=log_path=$(ASAN_REPORTS)/asan:detect_leaks=1:verify_asan_link_order=0 \
+	 UBSAN_OPTIONS=log_path=$(ASAN_REPORTS)/ubsan:print_stacktrace=1:halt_on_error=1 \
+	 STASIS_BIN=$(CURDIR)/bin-asan STASIS_UNIT_DIR=$(CURDIR)/$(ASAN_BUILD)/tests/unit \
+	 STASIS_TEST_FILTER='^(unit|cli|images)/' tests/run-all.sh; rc=$$?; \
+	 if [ -n "$$(ls -A $(ASAN_REPORTS))" ]; then \
+	     echo "make asan: sanitizer reports (in $(ASAN_REPORTS)):"; cat $(ASAN_REPORTS)/*; exit 1; \
+	 fi; exit $$rc
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/stasis $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -113,6 +164,6 @@ install: all
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -rf $(BUILD) bin lib
+	rm -rf $(BUILD) bin lib $(ASAN_BUILD) bin-asan
 
-.PHONY: all test test-scenarios tests demo demo-threads bench install clean
+.PHONY: all test test-scenarios tests demo demo-threads bench install clean asan

@@ -60,6 +60,7 @@ static struct image_header *img_hdr(struct img *im)
  * they are looked at through types that promise no alignment. */
 typedef struct image_region img_region_t __attribute__((aligned(1)));
 typedef struct image_trailer img_trailer_t __attribute__((aligned(1)));
+typedef struct image_section img_section_t __attribute__((aligned(1)));
 
 static img_region_t *img_region(struct img *im, uint64_t i)
 {
@@ -1236,28 +1237,28 @@ static void test_sections(void)
     const char *note = "plugin state: 42 open files";
     struct img im = img_build(img_default, 4, note);
     struct image_header *h = img_hdr(&im);
-    struct image_section *sec = (struct image_section *)(im.buf + h->sections_offset);
+    img_section_t *sec = (img_section_t *)(im.buf + h->sections_offset);
     sec->size += 1;
     img_seal(&im);
     REFUSED(&im, "plugin section 0 is malformed: size", "section one byte longer than the area");
     img_free(&im);
 
     im = img_build(img_default, 4, note);
-    sec = (struct image_section *)(im.buf + img_hdr(&im)->sections_offset);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
     sec->size = UINT64_MAX;
     img_seal(&im);
     REFUSED(&im, "plugin section 0 is malformed", "section of 2^64 - 1 bytes");
     img_free(&im);
 
     im = img_build(img_default, 4, note);
-    sec = (struct image_section *)(im.buf + img_hdr(&im)->sections_offset);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
     memset(sec->name, 'k', sizeof sec->name);
     img_seal(&im);
     REFUSED(&im, "no terminating NUL", "section name without a NUL");
     img_free(&im);
 
     im = img_build(img_default, 4, note);
-    sec = (struct image_section *)(im.buf + img_hdr(&im)->sections_offset);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
     sec->size -= 1;
     sec->checksum = XXH64(sec + 1, sec->size, 0);
     img_seal(&im);
@@ -1265,7 +1266,7 @@ static void test_sections(void)
     img_free(&im);
 
     im = img_build(img_default, 4, note);
-    sec = (struct image_section *)(im.buf + img_hdr(&im)->sections_offset);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
     sec->checksum ^= 1;
     img_seal(&im);
     REFUSED(&im, "checksum mismatch in plugin section 0", "section checksum");
