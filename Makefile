@@ -108,9 +108,9 @@ bench: all
 # ---- sanitizers: make asan ----------------------------------------------------
 # The four commands, the common code and the unit tests built with
 # AddressSanitizer and UndefinedBehaviorSanitizer (clang) into build-asan/,
-# the commands in bin-asan/; then the unit, cli and images suites run
-# against them (tests/lib/common.sh takes STASIS_BIN, tests/run-all.sh
-# STASIS_UNIT_DIR).  Reports are written to files in build-asan/reports/, so
+# the commands in bin-asan/; then the unit, cli and images suites, and the
+# incremental tests of chains and their refusals, run against them
+# (tests/lib/common.sh takes STASIS_BIN, tests/run-all.sh STASIS_UNIT_DIR).  Reports are written to files in build-asan/reports/, so
 # that those of background processes (the coordinator) count too: any report
 # fails the target, as does any failed test.
 # Not built with sanitizers, used from lib/ as built by `make`:
@@ -150,7 +150,8 @@ asan: all $(ASAN_PROGRAMS) $(ASAN_UNIT_BIN)
 	@ASAN_OPTIONS=log_path=$(ASAN_REPORTS)/asan:detect_leaks=1:verify_asan_link_order=0 \
 	 UBSAN_OPTIONS=log_path=$(ASAN_REPORTS)/ubsan:print_stacktrace=1:halt_on_error=1 \
 	 STASIS_BIN=$(CURDIR)/bin-asan STASIS_UNIT_DIR=$(CURDIR)/$(ASAN_BUILD)/tests/unit \
-	 STASIS_TEST_FILTER='^(unit|cli|images)/' tests/run-all.sh; rc=$$?; \
+	 STASIS_TEST_FILTER='^(unit|cli|images)/|^incremental/(chain|crafted-parent|refuse-[a-z]*)\.sh$$' \
+	 tests/run-all.sh; rc=$$?; \
 	 if [ -n "$$(ls -A $(ASAN_REPORTS))" ]; then \
 	     echo "make asan: sanitizer reports (in $(ASAN_REPORTS)):"; cat $(ASAN_REPORTS)/*; exit 1; \
 	 fi; exit $$rc
