@@ -156,6 +156,46 @@ asan: all $(ASAN_PROGRAMS) $(ASAN_UNIT_BIN)
 	     echo "make asan: sanitizer reports (in $(ASAN_REPORTS)):"; cat $(ASAN_REPORTS)/*; exit 1; \
 	 fi; exit $$rc
 
+# ---- fuzzing: make fuzz -------------------------------------------------------
+# libFuzzer harnesses (fuzz/) built with clang, ASan and UBSan into
+# build-fuzz/: fuzz_image (everything dmtcp_restart reads from an image and
+# its chain before the restart helper runs) and fuzz_proto (the protocol's
+# framing and the coordinator's message dispatch).  `make fuzz` runs each
+# for FUZZ_SECONDS (default 60) from the seed corpus fuzz/corpus/<harness>/
+# (new inputs go to build-fuzz/corpus/), and fails on any crash, leak,
+# sanitizer report or timeout; the input that did it is left in
+# build-fuzz/artifacts/.  `make fuzz-seeds` writes the seed corpus again
+# (fuzz/seeds.c) after a format change.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_HARNESSES := $(FUZZ_BUILD)/fuzz_image $(FUZZ_BUILD)/fuzz_proto
+FUZZ_IMAGE_SRC := fuzz/fuzz_image.c src/common/image_check.c src/restart-cli/chain.c src/restart-cli/files.c
+# conn.c and coordclient.c are included by fuzz_proto.c; log.c is replaced by it
+FUZZ_PROTO_SRC := fuzz/fuzz_proto.c src/common/proto.c src/common/cliopt.c \
+    $(filter-out src/coordinator/main.c src/coordinator/log.c src/coordinator/conn.c,$(wildcard src/coordinator/*.c))
+
+$(FUZZ_BUILD)/fuzz_image: $(FUZZ_IMAGE_SRC) $(wildcard src/common/*.h) $(wildcard src/restart-cli/*.h)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_IMAGE_SRC)
+
+$(FUZZ_BUILD)/fuzz_proto: $(FUZZ_PROTO_SRC) src/coordinator/conn.c src/common/coordclient.c $(wildcard src/common/*.h) \
+    $(wildcard src/coordinator/*.h)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(FUZZ_PROTO_SRC)
+
+fuzz: $(FUZZ_HARNESSES)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_HARNESSES)
+
+$(FUZZ_BUILD)/seeds: fuzz/seeds.c src/common/image.h src/common/proto.h
+	@mkdir -p $(FUZZ_BUILD)
+	$(CC) $(BASE_CFLAGS) -o $@ fuzz/seeds.c -lzstd
+
+fuzz-seeds: $(FUZZ_BUILD)/seeds
+	$(FUZZ_BUILD)/seeds fuzz/corpus
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/stasis $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -165,6 +205,6 @@ install: all
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -rf $(BUILD) bin lib $(ASAN_BUILD) bin-asan
+	rm -rf $(BUILD) bin lib $(ASAN_BUILD) bin-asan $(FUZZ_BUILD)
 
-.PHONY: all test test-scenarios tests demo demo-threads bench install clean asan
+.PHONY: all test test-scenarios tests demo demo-threads bench install clean asan fuzz fuzz-seeds
