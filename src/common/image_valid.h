@@ -246,14 +246,22 @@ static inline int image_valid_region(const struct image_header *h, const struct 
     return image_valid_region_payload(h, r, i, f);
 }
 
-/* The restore entry lies in the engine's code: executable pages mapped
- * from a file (the engine's library). */
+/* Executable pages of a file's private mapping: mapped from the file, or
+ * saved in full because the file was deleted or replaced since (an engine
+ * upgraded while the program ran). */
+static inline int image_region_is_code(const struct image_region *r)
+{
+    return (r->prot & 4u) &&
+           (r->kind == REGION_FILE_PRIVATE || (r->kind == REGION_ANON_PRIVATE && (r->flags & REGION_F_DELETED)));
+}
+
+/* The restore entry lies in the engine's code. */
 static inline int image_valid_entry(const struct image_header *h, const struct image_region *regions, uint64_t n,
                                     struct image_fault *f)
 {
     for (uint64_t i = 0; i < n; i++)
         if (h->restore_entry >= regions[i].start && h->restore_entry < regions[i].end)
-            return regions[i].kind == REGION_FILE_PRIVATE && (regions[i].prot & 4u)
+            return image_region_is_code(&regions[i])
                        ? 0
                        : image_fault_set(f, IMAGE_NO_REGION, "restore_entry", h->restore_entry,
                                          "lies in a region that is not executable code from a file");

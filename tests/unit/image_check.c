@@ -1169,6 +1169,8 @@ static void test_header_fields(void)
     HEADER_FIELD(h->restore_entry = 0x1000, "restore_entry 0x1000 lies in no saved region", "entry in no region");
     HEADER_FIELD(h->restore_entry = 0x10000010, "restore_entry", "entry in anonymous data");
     HEADER_FIELD(h->restore_entry = 0x30000010, "restore_entry", "entry in a reserved range");
+    HEADER_FIELD((h->restore_entry = 0x10000010, img_region(&im, 0)->prot = 5), "restore_entry",
+                 "entry in executable anonymous memory");
     HEADER_FIELD((h->vdso_start = IMAGE_HELPER_TEXT_START, h->vdso_end = IMAGE_HELPER_TEXT_START + 0x2000),
                  "vdso_start", "[vdso] over the helper");
     HEADER_FIELD((h->vvar_start = 0x50000800, h->vvar_end = 0x50004000), "vvar_start", "[vvar] unaligned");
@@ -1182,6 +1184,15 @@ static void test_header_fields(void)
                  "parent in another directory");
     HEADER_FIELD((h->parent_checksum = 1, strcpy(h->parent, "..")), "parent", "parent ..");
     HEADER_FIELD((h->parent_checksum = 1, h->parent[0] = 0), "parent", "parent empty");
+
+    /* the engine's code saved in full: its file was deleted or replaced */
+    struct img del = IMG_DEFAULT;
+    img_region(&del, 0)->prot = 5;
+    img_region(&del, 0)->flags = REGION_F_DELETED;
+    img_hdr(&del)->restore_entry = 0x10000010;
+    img_seal(&del);
+    ACCEPTED(&del, "entry in the saved code of a deleted file");
+    img_free(&del);
 
     /* the special mappings next to regions, the break anywhere in user space */
     struct img im = IMG_DEFAULT;
