@@ -1,6 +1,7 @@
 # Stasis — top-level build.  `make` leaves the commands in bin/ and the
 # libraries in lib/ so everything runs from the source tree.
-# Targets: all (default), test, demo, bench, install, clean.
+# Targets: all (default), test, demo, bench, install, clean; asan and fuzz
+# (sanitizer build and fuzzing, below).
 
 PREFIX ?= /usr/local
 CC ?= cc
@@ -120,6 +121,97 @@ demo-threads: all
 bench: all
 	@bench/run.sh
 
+# ---- sanitizers: make asan ----------------------------------------------------
+# The four commands, the common code and the unit tests built with
+# AddressSanitizer and UndefinedBehaviorSanitizer (clang) into build-asan/,
+# the commands in bin-asan/; then the unit, cli and images suites, and the
+# incremental tests of chains and their refusals, run against them
+# (tests/lib/common.sh takes STASIS_BIN, tests/run-all.sh STASIS_UNIT_DIR).  Reports are written to files in build-asan/reports/, so
+# that those of background processes (the coordinator) count too: any report
+# fails the target, as does any failed test.
+# Not built with sanitizers, used from lib/ as built by `make`:
+#  - the engine, libdmtcp.so: it is preloaded into the user's programs,
+#    which are not built with ASan, and ASan's runtime must be the first
+#    library a process loads;
+#  - the restart helper: static and libc-free, it has no runtime to link and
+#    replaces its whole address space.  The crafted-image tests
+#    (tests/images/crafted-*.sh) and make fuzz cover its checks.
+ASAN_CC ?= clang
+ASAN_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_BUILD := build-asan
+ASAN_COMMON_OBJ := $(COMMON_SRC:%.c=$(ASAN_BUILD)/%.o)
+ASAN_PROGRAMS := $(PROGRAMS:bin/%=bin-asan/%)
+ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(ASAN_BUILD)/tests/unit/%)
+ASAN_REPORTS := $(CURDIR)/$(ASAN_BUILD)/reports
+
+$(ASAN_BUILD)/%.o: %.c $(wildcard src/common/*.h) $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -c $< -o $@
+
+bin-asan/dmtcp_launch: $(wildcard src/launch/*.c) $(wildcard src/launch/*.h)
+bin-asan/dmtcp_restart: $(wildcard src/restart-cli/*.c) $(wildcard src/restart-cli/*.h)
+bin-asan/dmtcp_command: $(wildcard src/command/*.c) $(wildcard src/command/*.h)
+bin-asan/dmtcp_coordinator: $(wildcard src/coordinator/*.c) $(wildcard src/coordinator/*.h)
+$(ASAN_PROGRAMS): $(ASAN_COMMON_OBJ) $(wildcard src/common/*.h) $(wildcard include/*.h)
+	@mkdir -p bin-asan
+	$(ASAN_CC) $(ASAN_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(filter %.c,$^) $(ASAN_COMMON_OBJ)
+
+$(ASAN_BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(ASAN_COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN_COMMON_OBJ) -lzstd
+
+asan: all $(ASAN_PROGRAMS) $(ASAN_UNIT_BIN)
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
+	@ASAN_OPTIONS=log_path=$(ASAN_REPORTS)/asan:detect_leaks=1:verify_asan_link_order=0 \
+	 UBSAN_OPTIONS=log_path=$(ASAN_REPORTS)/ubsan:print_stacktrace=1:halt_on_error=1 \
+	 STASIS_BIN=$(CURDIR)/bin-asan STASIS_UNIT_DIR=$(CURDIR)/$(ASAN_BUILD)/tests/unit \
+	 STASIS_TEST_FILTER='^(unit|cli|images)/|^incremental/(chain|crafted-parent|refuse-[a-z]*)\.sh$$' \
+	 tests/run-all.sh; rc=$$?; \
+	 if [ -n "$$(ls -A $(ASAN_REPORTS))" ]; then \
+	     echo "make asan: sanitizer reports (in $(ASAN_REPORTS)):"; cat $(ASAN_REPORTS)/*; exit 1; \
+	 fi; exit $$rc
+
+# ---- fuzzing: make fuzz -------------------------------------------------------
+# libFuzzer harnesses (fuzz/) built with clang, ASan and UBSan into
+# build-fuzz/: fuzz_image (everything dmtcp_restart reads from an image and
+# its chain before the restart helper runs) and fuzz_proto (the protocol's
+# framing and the coordinator's message dispatch).  `make fuzz` runs each
+# for FUZZ_SECONDS (default 60) from the seed corpus fuzz/corpus/<harness>/
+# (new inputs go to build-fuzz/corpus/), and fails on any crash, leak,
+# sanitizer report or timeout; the input that did it is left in
+# build-fuzz/artifacts/.  `make fuzz-seeds` writes the seed corpus again
+# (fuzz/seeds.c) after a format change.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_HARNESSES := $(FUZZ_BUILD)/fuzz_image $(FUZZ_BUILD)/fuzz_proto
+FUZZ_IMAGE_SRC := fuzz/fuzz_image.c src/common/image_check.c src/restart-cli/chain.c src/restart-cli/files.c
+# conn.c and coordclient.c are included by fuzz_proto.c; log.c is replaced by it
+FUZZ_PROTO_SRC := fuzz/fuzz_proto.c src/common/proto.c src/common/cliopt.c \
+    $(filter-out src/coordinator/main.c src/coordinator/log.c src/coordinator/conn.c,$(wildcard src/coordinator/*.c))
+
+$(FUZZ_BUILD)/fuzz_image: $(FUZZ_IMAGE_SRC) $(wildcard src/common/*.h) $(wildcard src/restart-cli/*.h)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_IMAGE_SRC)
+
+$(FUZZ_BUILD)/fuzz_proto: $(FUZZ_PROTO_SRC) src/coordinator/conn.c src/common/coordclient.c $(wildcard src/common/*.h) \
+    $(wildcard src/coordinator/*.h)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(FUZZ_PROTO_SRC)
+
+fuzz: $(FUZZ_HARNESSES)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_HARNESSES)
+
+$(FUZZ_BUILD)/seeds: fuzz/seeds.c src/common/image.h src/common/proto.h
+	@mkdir -p $(FUZZ_BUILD)
+	$(CC) $(BASE_CFLAGS) -o $@ fuzz/seeds.c -lzstd
+
+fuzz-seeds: $(FUZZ_BUILD)/seeds
+	$(FUZZ_BUILD)/seeds fuzz/corpus
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/stasis $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -129,7 +221,7 @@ install: all
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -rf $(BUILD) bin lib
+	rm -rf $(BUILD) bin lib $(ASAN_BUILD) bin-asan $(FUZZ_BUILD)
 
 # The header dependencies (DEPFLAGS).  Each .d file is a target without a
 # rule: one that is missing counts as changed and rebuilds its output.
@@ -139,4 +231,4 @@ DEPFILES := $(patsubst %.o,%.d,$(COMMON_OBJ) $(ENGINE_OBJ) $(HELPER_OBJ) $(UNIT_
 $(DEPFILES):
 -include $(wildcard $(DEPFILES))
 
-.PHONY: all test test-scenarios tests demo demo-threads bench install clean
+.PHONY: all test test-scenarios tests demo demo-threads bench install clean asan fuzz fuzz-seeds

@@ -5,7 +5,7 @@
 #
 # The suites, in order, each printing one "PASS ...", "FAIL ..." or
 # "SKIP ..." line per test on stdout (only lines that start so are counted):
-#   build/tests/unit/*       unit tests (executables)
+#   build/tests/unit/*       unit tests (executables; STASIS_UNIT_DIR: another build's)
 #   tests/cli/*.sh           command-line tests
 #   tests/scenarios/run.sh   scenario programs in every mode
 #   tests/scenarios/foreign-programs.sh   python3 and bash checkpointed mid-run
@@ -65,7 +65,7 @@ run_scripts() {
     done
 }
 
-for f in "$ROOT"/build/tests/unit/*; do
+for f in "${STASIS_UNIT_DIR:-$ROOT/build/tests/unit}"/*; do
     { [ -f "$f" ] && [ -x "$f" ]; } || continue
     selected "unit/${f##*/}" || continue
     run_piece "unit/${f##*/}" 600 "$f"

@@ -22,6 +22,7 @@
 #include <zstd.h>
 
 #include "common/image_check.h"
+#include "common/image_valid.h"
 
 static int image_bad(char *err, size_t cap, const char *path, const char *fmt, ...)
 {
@@ -32,6 +33,23 @@ static int image_bad(char *err, size_t cap, const char *path, const char *fmt, .
     va_end(ap);
     snprintf(err, cap, "%s: %s", path, why);
     return -1;
+}
+
+/* "<part>: <field> 0x<value> <why>: the image is corrupt", the one line
+ * the restart helper prints too for the same fault (src/restart/helper.c). */
+static int image_bad_fault(char *err, size_t cap, const char *path, const char *part, const struct image_fault *f)
+{
+    return image_bad(err, cap, path, "%s: %s 0x%llx %s: the image is corrupt", part, f->field,
+                     (unsigned long long)f->value, f->why);
+}
+
+static int image_bad_region(char *err, size_t cap, const char *path, const struct image_region *r,
+                            const struct image_fault *f)
+{
+    char part[128];
+    snprintf(part, sizeof part, "region %llu (0x%llx-0x%llx) is malformed", (unsigned long long)f->region,
+             (unsigned long long)r->start, (unsigned long long)r->end);
+    return image_bad_fault(err, cap, path, part, f);
 }
 
 int image_read_at(int fd, void *buf, size_t len, uint64_t off)
@@ -122,107 +140,54 @@ static int image_check_header(const struct image_header *h, uint64_t size, const
     if (size > h->file_size)
         return image_bad(err, cap, path, "%llu bytes where %llu were written: the image was altered",
                          (unsigned long long)size, (unsigned long long)h->file_size);
-    /* every size is bounded by the file before any sum, so nothing wraps */
-    uint64_t end = h->file_size - sizeof(struct image_trailer);
-    if (h->table_offset < IMAGE_HEADER_SIZE || h->table_offset > end || h->nregions > (1u << 24) ||
-        h->strings_size > end || h->sections_size > end ||
-        h->strings_offset != h->table_offset + h->nregions * sizeof(struct image_region) ||
-        h->strings_offset > end || h->sections_offset != h->strings_offset + h->strings_size ||
-        h->sections_offset > end || h->sections_offset + h->sections_size != end)
-        return image_bad(err, cap, path, "inconsistent layout in the header: the image is corrupt");
-    return 0;
-}
-
-/* Extents inside the region, ascending and apart; returns pages or -1. */
-static int64_t image_check_extent_list(const struct image_extent *e, uint64_t n, uint64_t region_pages)
-{
-    uint64_t pages = 0, min_next = 0;
-    for (uint64_t j = 0; j < n; j++) {
-        if (e[j].npages == 0 || e[j].first_page < min_next || e[j].first_page >= region_pages ||
-            e[j].npages > region_pages - e[j].first_page)
-            return -1;
-        min_next = e[j].first_page + e[j].npages;
-        pages += e[j].npages;
-    }
-    return (int64_t)pages;
-}
-
-/* No page both stored and inherited. */
-static int image_check_disjoint(const struct image_extent *a, uint64_t na, const struct image_extent *b,
-                                uint64_t nb)
-{
-    uint64_t i = 0, j = 0;
-    while (i < na && j < nb) {
-        if (a[i].first_page + a[i].npages <= b[j].first_page)
-            i++;
-        else if (b[j].first_page + b[j].npages <= a[i].first_page)
-            j++;
-        else
-            return -1;
-    }
+    struct image_fault f;
+    if (image_valid_layout(h, size, &f) < 0)
+        return image_bad_fault(err, cap, path, "inconsistent layout in the header", &f);
+    if (image_valid_header_fields(h, &f) < 0)
+        return image_bad_fault(err, cap, path, "header", &f);
     return 0;
 }
 
 /* A payload's head steers every write the restart helper makes: the
  * extents must name pages inside the region, in order; the blocks must cut
  * exactly those pages, lie inside the payload in order, and raw blocks be
- * page-aligned.  With full set, every block's bytes are checked against
- * its checksum too.  Returns 0, -1 (malformed) or -2 (checksum mismatch). */
-static int image_check_payload(int fd, const struct image_region *r, uint8_t *buf, size_t bufcap, int full,
-                               int has_parent)
+ * page-aligned (image_valid_head).  With full set, every block's bytes are
+ * checked against its checksum too.  Returns 0, -1 (malformed: *f says
+ * how) or -2 (checksum mismatch). */
+static int image_check_payload(int fd, const struct image_region *r, uint64_t i, uint8_t *buf, size_t bufcap,
+                               int full, int has_parent, struct image_fault *f)
 {
     struct image_payload_head ph;
-    uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
-    if (r->payload_size < IMAGE_PAGE || image_read_at(fd, &ph, sizeof ph, r->payload_offset) < 0)
-        return -1;
-    if (ph.nextents > region_pages || ph.ninherit > region_pages || ph.nblocks > region_pages / IMAGE_BLOCK_PAGES + 1 ||
-        (ph.ninherit && !has_parent) || ph.reserved)
+    if (image_read_at(fd, &ph, sizeof ph, r->payload_offset) < 0)
+        return image_fault_set(f, i, "payload_offset", r->payload_offset, "cannot be read");
+    if (image_valid_head_counts(r, i, &ph, has_parent, f) < 0)
         return -1;
     uint64_t hb = image_head_bytes(&ph);
-    uint64_t data_start = (hb + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
-    if (data_start > r->payload_size)
-        return -1;
     uint8_t *head = malloc(hb);
     if (!head)
-        return -1;
+        return image_fault_set(f, i, "nblocks", ph.nblocks, "makes a head too large for memory");
     int rc = -1;
-    if (image_read_at(fd, head, hb, r->payload_offset) < 0)
+    if (image_read_at(fd, head, hb, r->payload_offset) < 0) {
+        image_fault_set(f, i, "payload_offset", r->payload_offset, "cannot be read");
         goto out;
+    }
     if (XXH64(head, hb, 0) != r->checksum) {
         rc = -2;
         goto out;
     }
-    const struct image_extent *e = (const struct image_extent *)(head + sizeof ph);
-    const struct image_extent *inh = e + ph.nextents;
-    int64_t pages = image_check_extent_list(e, ph.nextents, region_pages);
-    if (pages < 0 || image_check_extent_list(inh, ph.ninherit, region_pages) < 0 ||
-        image_check_disjoint(e, ph.nextents, inh, ph.ninherit) < 0)
+    if (image_valid_head(r, i, head, f) < 0)
         goto out;
-    if ((uint64_t)pages != r->stored_pages ||
-        ph.nblocks != ((uint64_t)pages + IMAGE_BLOCK_PAGES - 1) / IMAGE_BLOCK_PAGES)
-        goto out;
-    const struct image_block *blk = (const struct image_block *)(inh + ph.ninherit);
-    uint64_t pos = data_start;
-    for (uint64_t k = 0; k < ph.nblocks; k++) {
+    const struct image_block *blk = (const struct image_block *)(head + hb) - ph.nblocks;
+    for (uint64_t k = 0; full && k < ph.nblocks; k++) {
         const struct image_block *b = &blk[k];
-        uint64_t left = pages - k * IMAGE_BLOCK_PAGES;
-        uint64_t want = (left < IMAGE_BLOCK_PAGES ? left : IMAGE_BLOCK_PAGES) * IMAGE_PAGE;
-        int ok = b->raw_len == want && b->stored_len > 0 && b->reserved == 0 && b->offset >= pos &&
-                 b->offset <= r->payload_size &&
-                 b->stored_len <= r->payload_size - b->offset &&
-                 ((b->codec == CODEC_RAW && b->stored_len == b->raw_len && b->offset % IMAGE_PAGE == 0) ||
-                  (b->codec == CODEC_ZSTD && b->stored_len <= ZSTD_COMPRESSBOUND(b->raw_len)));
-        if (!ok)
-            goto out;
-        pos = b->offset + b->stored_len;
-        if (!full)
-            continue;
         XXH3_state_t st;
         XXH3_64bits_reset(&st);
         for (uint64_t done = 0; done < b->stored_len;) {
             size_t n = b->stored_len - done > bufcap ? bufcap : (size_t)(b->stored_len - done);
-            if (image_read_at(fd, buf, n, r->payload_offset + b->offset + done) < 0)
+            if (image_read_at(fd, buf, n, r->payload_offset + b->offset + done) < 0) {
+                image_fault_set(f, i, "offset", b->offset, "places a block where it cannot be read");
                 goto out;
+            }
             XXH3_64bits_update(&st, buf, n);
             done += n;
         }
@@ -231,12 +196,42 @@ static int image_check_payload(int fd, const struct image_region *r, uint8_t *bu
             goto out;
         }
     }
-    if (pos != r->payload_size)
-        goto out;
     rc = 0;
 out:
     free(head);
     return rc;
+}
+
+/* The plugin sections: whole records, one after another, filling the
+ * area exactly, each name NUL-terminated and each section's bytes matching
+ * its checksum (the engine reads them back at restart). */
+static int image_check_sections(const uint8_t *area, uint64_t len, const char *path, char *err, size_t cap)
+{
+    uint64_t off = 0;
+    for (uint64_t k = 0; off < len; k++) {
+        struct image_section s;
+        char part[64];
+        snprintf(part, sizeof part, "plugin section %llu is malformed", (unsigned long long)k);
+        if (len - off < sizeof s) {
+            struct image_fault f = {IMAGE_NO_REGION, "sections_size", len, "ends inside a section's header"};
+            return image_bad_fault(err, cap, path, part, &f);
+        }
+        memcpy(&s, area + off, sizeof s);
+        if (!memchr(s.name, 0, sizeof s.name)) {
+            struct image_fault f = {IMAGE_NO_REGION, "name", sizeof s.name, "has no terminating NUL"};
+            return image_bad_fault(err, cap, path, part, &f);
+        }
+        off += sizeof s;
+        if (s.size > len - off) {
+            struct image_fault f = {IMAGE_NO_REGION, "size", s.size, "runs past the end of the sections area"};
+            return image_bad_fault(err, cap, path, part, &f);
+        }
+        if (XXH64(area + off, s.size, 0) != s.checksum)
+            return image_bad(err, cap, path, "checksum mismatch in plugin section %llu (%s): the image is corrupt",
+                             (unsigned long long)k, s.name);
+        off += s.size;
+    }
+    return 0;
 }
 
 int image_check_file(const char *path, struct image_header *hdr, char *err, size_t cap, int full)
@@ -283,7 +278,21 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
         goto out;
     }
     const struct image_region *regions = (const struct image_region *)meta;
-    size_t bufcap = 8u << 20;
+    const char *strings = (const char *)meta + (hdr->strings_offset - hdr->table_offset);
+    if (image_check_sections(meta + (hdr->sections_offset - hdr->table_offset), hdr->sections_size, path, err,
+                             cap) < 0)
+        goto out;
+    struct image_fault f;
+    for (uint64_t i = 0; i < hdr->nregions; i++)
+        if (image_valid_region(hdr, &regions[i], i, i ? &regions[i - 1] : NULL, strings, &f) < 0) {
+            image_bad_region(err, cap, path, &regions[i], &f);
+            goto out;
+        }
+    if (image_valid_entry(hdr, regions, hdr->nregions, &f) < 0) {
+        image_bad_fault(err, cap, path, "header", &f);
+        goto out;
+    }
+    size_t bufcap = (uint64_t)st.st_size < (8u << 20) ? (size_t)st.st_size : 8u << 20; /* blocks in chunks */
     buf = malloc(bufcap);
     if (!buf) {
         image_bad(err, cap, path, "out of memory");
@@ -291,39 +300,18 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
     }
     for (uint64_t i = 0; i < hdr->nregions; i++) {
         const struct image_region *r = &regions[i];
-        const char *strings = (const char *)meta + (hdr->strings_offset - hdr->table_offset);
-        int bad_path = r->path_len && (r->path_offset >= hdr->strings_size ||
-                                       r->path_len >= hdr->strings_size - r->path_offset ||
-                                       strings[r->path_offset + r->path_len] != 0);
-        int bad_payload = r->payload_size ? (r->payload_offset < IMAGE_HEADER_SIZE || r->payload_offset % IMAGE_PAGE ||
-                                             r->payload_offset > hdr->table_offset ||
-                                             r->payload_size > hdr->table_offset - r->payload_offset)
-                                          : (r->payload_offset != 0 || r->stored_pages != 0);
-        if (r->start >= r->end || (r->start | r->end) % IMAGE_PAGE || r->kind < REGION_ANON_PRIVATE ||
-            r->kind > REGION_RESERVED || bad_path || bad_payload) {
-            image_bad(err, cap, path, "region %llu is malformed: the image is corrupt", (unsigned long long)i);
-            goto out;
-        }
-        if (r->flags & ~REGION_F_ALL) {
-            image_bad(err, cap, path, "region %llu has unknown flags 0x%x (reserved, zero): the image is corrupt",
-                      (unsigned long long)i, r->flags & ~REGION_F_ALL);
-            goto out;
-        }
-        if ((r->start < IMAGE_HELPER_TEXT_END && r->end > IMAGE_HELPER_TEXT_START) ||
-            (r->start < IMAGE_HELPER_WORK_END && r->end > IMAGE_HELPER_WORK_START)) {
-            image_bad(err, cap, path, "region %llx-%llx overlaps the restart helper's address ranges",
-                      (unsigned long long)r->start, (unsigned long long)r->end);
-            goto out;
-        }
-        int prc = r->payload_size ? image_check_payload(fd, r, buf, bufcap, full, hdr->parent_checksum != 0) : 0;
+        int prc = r->payload_size
+                      ? image_check_payload(fd, r, i, buf, bufcap, full, hdr->parent_checksum != 0, &f)
+                      : 0;
         if (prc == -2) {
             image_bad(err, cap, path, "checksum mismatch in memory region %llx-%llx: the image is corrupt",
                       (unsigned long long)r->start, (unsigned long long)r->end);
             goto out;
         }
         if (prc < 0) {
-            image_bad(err, cap, path, "region %llu has a malformed page list: the image is corrupt",
-                      (unsigned long long)i);
+            char part[64];
+            snprintf(part, sizeof part, "region %llu has a malformed page list", (unsigned long long)i);
+            image_bad_fault(err, cap, path, part, &f);
             goto out;
         }
     }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/image_check.h"
+#include "common/image_valid.h"
 #include "restart-cli/chain.h"
 
 /* The pages the newest image inherits: ranges in address order, and one
@@ -49,13 +50,17 @@ static struct image_region *chain_table(int fd, const struct image_header *h)
     return r;
 }
 
+/* Region r's payload head, read again from the file and checked again
+ * (image_valid.h): the file may have changed since image_check_file read
+ * it, and the head's counts and extents steer every index below. */
 static uint8_t *chain_head(int fd, const struct image_region *r, struct image_payload_head *ph)
 {
-    if (image_read_at(fd, ph, sizeof *ph, r->payload_offset) < 0)
+    struct image_fault f;
+    if (image_read_at(fd, ph, sizeof *ph, r->payload_offset) < 0 || image_valid_head_counts(r, 0, ph, 1, &f) < 0)
         return NULL;
     uint64_t hb = image_head_bytes(ph);
     uint8_t *head = malloc(hb);
-    if (head && image_read_at(fd, head, hb, r->payload_offset) < 0) {
+    if (head && (image_read_at(fd, head, hb, r->payload_offset) < 0 || image_valid_head(r, 0, head, &f) < 0)) {
         free(head);
         return NULL;
     }
@@ -261,9 +266,11 @@ int chain_plan(const char *image, const struct image_header *newest, int full, s
             snprintf(err, cap, "%s: a chain of more than %d images", image, CHAIN_MAX);
             goto out;
         }
+        /* the parent field need not end in a NUL: only its bytes are read */
+        int outside = memchr(child.parent, '/', strnlen(child.parent, sizeof child.parent)) != NULL;
         snprintf(path, sizeof path, "%s%.*s", dir, (int)sizeof child.parent, child.parent);
-        if (strchr(child.parent, '/') || image_check_file(path, &h, err, cap, full) < 0) {
-            if (strchr(child.parent, '/'))
+        if (outside || image_check_file(path, &h, err, cap, full) < 0) {
+            if (outside)
                 snprintf(err, cap, "%s: names a parent image outside its directory: the image is corrupt", image);
             else if (access(path, F_OK) < 0)
                 snprintf(err, cap, "%s: the image it builds on, %s, is missing (incremental images need "

@@ -51,7 +51,10 @@ int files_check(const char *image, const struct image_header *hdr, char *err, si
         const struct image_region *r = &regions[i];
         if (r->kind != REGION_FILE_PRIVATE || !(r->flags & REGION_F_FROM_FILE) || !r->path_len)
             continue;
-        const char *path = strings + r->path_offset; /* bounds checked by image_check_file */
+        /* checked by image_check_file, but read again from the file here */
+        if (r->path_offset >= hdr->strings_size || r->path_len >= hdr->strings_size - r->path_offset)
+            continue;
+        const char *path = strings + r->path_offset; /* NUL-terminated by buf[len] at worst */
         struct stat st;
         if (stat(path, &st) < 0) {
             snprintf(err, cap, "%s: it runs code from %s, which is gone (%s); put the file back, or restart "

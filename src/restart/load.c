@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "common/image.h"
+#include "common/image_valid.h"
 #include "restart/arch-x86_64.h"
 #include "restart/load.h"
 
@@ -192,17 +193,40 @@ const uint8_t *load_block(int img, const struct image_region *r, const struct im
     return load_io.raw;
 }
 
-/* Read and check a payload's head into memory at area (mapped here). */
+/* The region table (checked by helper.c), for messages and the plan. */
+static struct {
+    const struct image_region *regions;
+    uint64_t n;
+    int has_parent;
+} load_table;
+
+void load_set_table(const struct image_region *regions, uint64_t n, int has_parent)
+{
+    load_table.regions = regions;
+    load_table.n = n;
+    load_table.has_parent = has_parent;
+}
+
+int load_header_sealed(const struct image_header *h)
+{
+    struct image_header copy = *h;
+    copy.header_checksum = 0;
+    return XXH64(&copy, sizeof copy, 0) == h->header_checksum;
+}
+
+/* Read and check a payload's head into memory at area (mapped here): its
+ * counts before anything is read on their word, its checksum, then every
+ * extent and block (image_valid.h), since the head steers every write the
+ * helper makes. */
 const uint8_t *load_head(int img, const struct image_region *r, uint64_t area, uint64_t cap,
                          struct image_payload_head *ph, uint64_t *mapped)
 {
+    struct image_fault f;
+    uint64_t i = (uint64_t)(r - load_table.regions);
     load_read(img, ph, sizeof *ph, r->payload_offset);
-    uint64_t region_pages = (r->end - r->start) / IMAGE_PAGE;
-    if (ph->nextents > region_pages || ph->ninherit > region_pages || ph->nblocks > region_pages + 1)
-        load_corrupt(r);
+    if (image_valid_head_counts(r, i, ph, load_table.has_parent, &f) < 0)
+        hs_refuse("has a malformed page list", 0, &f);
     uint64_t hb = image_head_bytes(ph);
-    if (hb > r->payload_size)
-        load_corrupt(r);
     if (load_round(hb) > cap)
         return NULL;
     long m = rs_mmap(area, load_round(hb), RS_PROT_READ | RS_PROT_WRITE,
@@ -212,6 +236,8 @@ const uint8_t *load_head(int img, const struct image_region *r, uint64_t area, u
     load_read(img, (void *)area, hb, r->payload_offset);
     if (XXH64((void *)area, hb, 0) != r->checksum)
         load_corrupt(r);
+    if (image_valid_head(r, i, (const uint8_t *)area, &f) < 0)
+        hs_refuse("has a malformed page list", 0, &f);
     *mapped = load_round(hb);
     return (const uint8_t *)area;
 }
@@ -220,8 +246,8 @@ void load_region(int img, const struct image_region *r, uint64_t head_area)
 {
     if (!r->payload_offset)
         return;
-    /* dmtcp_restart checked the head's layout; its checksum is checked
-     * again here because the head steers every write below. */
+    /* dmtcp_restart checked the head; load_head checks it again, because
+     * the head steers every write below. */
     struct image_payload_head ph;
     uint64_t mapped;
     const uint8_t *head = load_head(img, r, head_area, UINT64_MAX, &ph, &mapped);
@@ -239,6 +265,28 @@ void load_region(int img, const struct image_region *r, uint64_t head_area)
         load_advance(r, &c, dest ? NULL : into, pages);
     }
     rs_munmap(head_area, mapped);
+}
+
+/* Pages the plan copies to: inside one region of the newest image that
+ * the helper mapped writable memory for (not a reserved range nor a shared
+ * file).  Regions are in address order (helper.c checked). */
+static int load_plan_target_ok(uint64_t addr, uint64_t npages)
+{
+    if (addr % IMAGE_PAGE || npages > IMAGE_BLOCK_PAGES)
+        return 0;
+    uint64_t lo = 0, hi = load_table.n;
+    while (lo < hi) { /* the first region ending above addr */
+        uint64_t mid = (lo + hi) / 2;
+        if (load_table.regions[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == load_table.n)
+        return 0;
+    const struct image_region *r = &load_table.regions[lo];
+    return r->start <= addr && npages * IMAGE_PAGE <= r->end - addr && r->kind != REGION_RESERVED &&
+           r->kind != REGION_FILE_SHARED;
 }
 
 /* Carry out dmtcp_restart's plan (struct plan_* in image.h): each block of
@@ -272,7 +320,8 @@ void load_plan(int plan_fd, const int *fds, int nfds, uint64_t area)
             load_corrupt_chain(b.image);
         for (uint32_t i = 0; i < b.ncopies; i++) {
             const struct plan_copy *c = &copies[i];
-            if (c->first_page > b.raw_len / IMAGE_PAGE || c->npages > b.raw_len / IMAGE_PAGE - c->first_page)
+            if (c->first_page > b.raw_len / IMAGE_PAGE || c->npages > b.raw_len / IMAGE_PAGE - c->first_page ||
+                !load_plan_target_ok(c->addr, c->npages))
                 hs_die("bad restart plan from dmtcp_restart", 0, 0);
             __builtin_memcpy((void *)c->addr, src + (uint64_t)c->first_page * IMAGE_PAGE,
                              (uint64_t)c->npages * IMAGE_PAGE);

@@ -271,3 +271,114 @@ refusal() {
         return 1
     fi
 }
+
+# ---- crafted images ----------------------------------------------------------
+# Images with one field patched and every checksum recomputed (imgtool
+# set, set-region, set-head …): only the range checks can refuse them
+# (tests/images/crafted-*.sh, tests/incremental/crafted-parent.sh).  The
+# suite defines came_back (a refused image's program came back after all).
+
+HELPER=$BIN/../lib/stasis/restart-helper
+
+# craft NAME IMGTOOL-COMMAND ARGS...: $TMP/NAME.dmtcp, a copy of $IMAGE
+# patched by `imgtool COMMAND $TMP/NAME.dmtcp ARGS...` (resealed); more
+# patches may follow with `craft_also NAME COMMAND ARGS...`
+craft() {
+    cp "$IMAGE" "$TMP/$1.dmtcp"
+    craft_also "$@"
+}
+craft_also() {
+    local name=$1 command=$2
+    shift 2
+    "$IMGTOOL" "$command" "$TMP/$name.dmtcp" "$@" || echo "imgtool $command $* failed on $TMP/$name.dmtcp" >&2
+}
+
+# region_where AWK-CONDITION: the `imgtool regions` line of the first
+# region of $IMAGE for which the condition holds; fields as f["kind"] …
+# (numbers; start and end are hex text)
+region_where() {
+    "$IMGTOOL" regions "$IMAGE" | awk -v q="'" "{
+        delete f
+        for (i = 1; i <= NF; i++) { eq = index(\$i, \"=\"); f[substr(\$i, 1, eq - 1)] = substr(\$i, eq + 1) }
+        if ($1) { print; exit }
+    }"
+}
+# region_holding ADDR: the `imgtool regions` line of the region of $IMAGE
+# that holds address ADDR
+region_holding() {
+    local line start end
+    while read -r line; do
+        start=$(field "$line" start) end=$(field "$line" end)
+        if (($1 >= start && $1 < end)); then
+            echo "$line"
+            return
+        fi
+    done < <("$IMGTOOL" regions "$IMAGE")
+}
+# field LINE NAME: NAME's value in a region_where line
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" <<<"$1" | head -n 1; }
+
+# run_helper NAME FILE: the restart helper run by hand on FILE, as
+# dmtcp_restart runs it (fd 3: the image, fd 4: the restart information,
+# written by imgtool helper-info), as if FILE had changed after
+# dmtcp_restart's check.  Sets HRC (exit status; "signal NAME" when a
+# signal killed it; "running" when it restored a program that ticks, which
+# is then killed; "hung") and HELPER_OUT (its output).
+run_helper() {
+    local name=$1 file=$2 out=$TMP/$1.helper hp
+    "$IMGTOOL" helper-info "$TMP/$name.info" "$file"
+    bg sh -c 'exec "$0" 3 4 -1 3<"$1" 4<"$2"' "$HELPER" "$file" "$TMP/$name.info" >"$out" 2>&1
+    hp=$BG_PID
+    HRC=
+    if ! wait_for try_done "$hp" "$out"; then
+        HRC=hung
+        kill -9 "$hp" 2>/dev/null
+    elif came_back "$hp" "$out"; then
+        HRC=running
+        kill -9 "$hp" 2>/dev/null
+    fi
+    reap "$hp"
+    if [ -z "$HRC" ]; then
+        HRC=$REAPED_RC
+        ((HRC > 128)) && HRC="signal SIG$(kill -l $((HRC - 128)))"
+    fi
+    HELPER_OUT=$(cat "$out")
+}
+
+# helper_refusal NAME FILE PATTERN...: run_helper refuses FILE: exit
+# status 1 (no signal, so no core), exactly one line "dmtcp_restart:
+# refusing to restart FILE: …" matching every PATTERN.  Sets WHY.
+helper_refusal() {
+    local name=$1 file=$2 pat
+    shift 2
+    run_helper "$name" "$file"
+    if [ "$HRC" != 1 ]; then
+        WHY="exit $HRC, expected 1 (output: $(head -c 300 <<<"$HELPER_OUT"))"
+        return 1
+    fi
+    if [ "$(wc -l <<<"$HELPER_OUT")" -ne 1 ] || ! grep -qF "dmtcp_restart: refusing to restart $file: " <<<"$HELPER_OUT"; then
+        WHY="expected one line 'dmtcp_restart: refusing to restart $file: …', got: $HELPER_OUT"
+        return 1
+    fi
+    for pat; do
+        grep -qEi -- "$pat" <<<"$HELPER_OUT" || { WHY="message does not say '$pat': $HELPER_OUT"; return 1; }
+    done
+}
+
+# crafted NAME PATTERN...: $TMP/NAME.dmtcp (made by craft) is refused by
+# dmtcp_restart (refusal: exit 1, one line naming the file and matching
+# every PATTERN, nothing reached the coordinator) and by the restart helper
+# run by hand (helper_refusal).  Prints crafted-NAME-restart and
+# crafted-NAME-helper lines.
+crafted() {
+    local name=crafted-$1 file=$TMP/$1.dmtcp
+    shift
+    if ! refusal "$name" "$file" "$@"; then
+        fail "$name-restart" "$WHY"
+    elif ! grep -qF "dmtcp_restart: refusing to restart $file: " <<<"$RESTART_OUT"; then
+        fail "$name-restart" "the message does not name $file: $RESTART_OUT"
+    else
+        pass "$name-restart"
+    fi
+    if helper_refusal "$name" "$file" "$@"; then pass "$name-helper"; else fail "$name-helper" "$WHY"; fi
+}

@@ -21,6 +21,7 @@
 #include <zstd.h>
 
 #include "common/image_check.h"
+#include "common/image_valid.h"
 #include "unit.h"
 
 /* One region of a synthetic image: at most two extents. */
@@ -59,6 +60,7 @@ static struct image_header *img_hdr(struct img *im)
  * they are looked at through types that promise no alignment. */
 typedef struct image_region img_region_t __attribute__((aligned(1)));
 typedef struct image_trailer img_trailer_t __attribute__((aligned(1)));
+typedef struct image_section img_section_t __attribute__((aligned(1)));
 
 static img_region_t *img_region(struct img *im, uint64_t i)
 {
@@ -245,19 +247,35 @@ static void img_build_payload(struct img *im, uint64_t *off, struct image_region
 
 /* Writes an image of these regions (and one plugin section when sec); lay,
  * when not NULL, holds one layout a region. */
-static struct img img_build_laid(const struct img_spec *rs, size_t nr, const char *sec, const struct img_layout *lay)
+/* The engine's code, for images whose regions have no private file
+ * mapping to hold the restore entry: one page, high above the others. */
+static const struct img_spec img_code = { 0x7e0000000000ull, 1, REGION_FILE_PRIVATE, "/usr/lib/libengine.so",
+                                          { { 0, 0 } } };
+
+static struct img img_build_laid(const struct img_spec *spec, size_t nspec, const char *sec,
+                                 const struct img_layout *lay)
 {
     struct img im = { .buf = calloc(1, IMAGE_HEADER_SIZE), .len = IMAGE_HEADER_SIZE };
     uint64_t off = IMAGE_HEADER_SIZE, memory = 0;
     struct image_region table[8];
     char strings[512];
     size_t slen = 0;
+    /* The restore entry lies in executable code from a file: the first
+     * private file mapping, or img_code added last. */
+    struct img_spec rs[8];
+    size_t nr = nspec, code = nspec;
+    memcpy(rs, spec, nspec * sizeof *spec);
+    for (size_t i = nspec; i-- > 0;)
+        if (rs[i].kind == REGION_FILE_PRIVATE)
+            code = i;
+    if (code == nspec)
+        rs[nr++] = img_code;
     for (size_t i = 0; i < nr; i++) {
         struct image_region *r = &table[i];
         memset(r, 0, sizeof *r);
         r->start = rs[i].start;
         r->end = rs[i].start + rs[i].npages * IMAGE_PAGE;
-        r->prot = rs[i].kind == REGION_RESERVED ? 0 : 3;
+        r->prot = rs[i].kind == REGION_RESERVED ? 0 : i == code ? 5 : 3;
         r->kind = rs[i].kind;
         if (rs[i].path) {
             r->path_offset = slen;
@@ -265,7 +283,7 @@ static struct img img_build_laid(const struct img_spec *rs, size_t nr, const cha
             memcpy(strings + slen, rs[i].path, r->path_len + 1);
             slen += r->path_len + 1;
         }
-        img_build_payload(&im, &off, r, i, &rs[i], lay ? &lay[i] : NULL);
+        img_build_payload(&im, &off, r, i, &rs[i], lay && i < nspec ? &lay[i] : NULL);
         memory += r->stored_pages * IMAGE_PAGE;
     }
     uint64_t table_offset = off;
@@ -300,7 +318,7 @@ static struct img img_build_laid(const struct img_spec *rs, size_t nr, const cha
     h->created_ns = 1700000000000000000ull;
     h->comp_id = 0x1234;
     h->generation = 1;
-    h->restore_entry = 0x7f0000001000ull;
+    h->restore_entry = rs[code].start + 0x100;
     h->nregions = nr;
     h->table_offset = table_offset;
     h->strings_offset = strings_offset;
@@ -1129,6 +1147,142 @@ static void test_inconsistent_layout(void)
     img_free(&im);
 }
 
+/* A header field of the default image changed by `edit`, resealed: the
+ * checksums match, only the range checks (common/image_valid.h) can tell. */
+#define HEADER_FIELD(edit, word, what)                   \
+    do {                                                 \
+        struct img im = IMG_DEFAULT;                     \
+        struct image_header *h = img_hdr(&im);           \
+        edit;                                            \
+        img_seal(&im);                                   \
+        REFUSED(&im, word, what);                        \
+        img_free(&im);                                   \
+    } while (0)
+
+/* Header fields the restart uses, beyond the layout. */
+static void test_header_fields(void)
+{
+    HEADER_FIELD(h->nthreads = 0xffffffff, "nthreads 0xffffffff is out of range", "nthreads 2^32 - 1");
+    HEADER_FIELD(h->nthreads = 0, "nthreads 0x0", "nthreads 0");
+    HEADER_FIELD(h->nthreads = IMAGE_MAX_THREADS + 1, "nthreads", "nthreads 4097");
+    HEADER_FIELD(h->restore_entry = 0x1000, "restore_entry 0x1000 lies in no saved region", "entry in no region");
+    HEADER_FIELD(h->restore_entry = 0x10000010, "restore_entry", "entry in anonymous data");
+    HEADER_FIELD(h->restore_entry = 0x30000010, "restore_entry", "entry in a reserved range");
+    HEADER_FIELD((h->restore_entry = 0x10000010, img_region(&im, 0)->prot = 5), "restore_entry",
+                 "entry in executable anonymous memory");
+    HEADER_FIELD((h->vdso_start = IMAGE_HELPER_TEXT_START, h->vdso_end = IMAGE_HELPER_TEXT_START + 0x2000),
+                 "vdso_start", "[vdso] over the helper");
+    HEADER_FIELD((h->vvar_start = 0x50000800, h->vvar_end = 0x50004000), "vvar_start", "[vvar] unaligned");
+    HEADER_FIELD((h->vclock_start = 0x50004000, h->vclock_end = 0x50000000), "vclock_start", "[vvar_vclock] reversed");
+    HEADER_FIELD((h->vdso_start = IMAGE_USER_TOP, h->vdso_end = IMAGE_USER_TOP + 0x2000), "vdso_start",
+                 "[vdso] past the top of user space");
+    HEADER_FIELD(h->program_break = IMAGE_USER_TOP + IMAGE_PAGE, "program_break", "break past user space");
+    HEADER_FIELD((h->parent_checksum = 1, memset(h->parent, 'A', sizeof h->parent)), "no terminating NUL",
+                 "parent without a NUL");
+    HEADER_FIELD((h->parent_checksum = 1, strcpy(h->parent, "../ckpt_x.dmtcp")), "outside the image's directory",
+                 "parent in another directory");
+    HEADER_FIELD((h->parent_checksum = 1, strcpy(h->parent, "..")), "parent", "parent ..");
+    HEADER_FIELD((h->parent_checksum = 1, h->parent[0] = 0), "parent", "parent empty");
+
+    /* the engine's code saved in full: its file was deleted or replaced */
+    struct img del = IMG_DEFAULT;
+    img_region(&del, 0)->prot = 5;
+    img_region(&del, 0)->flags = REGION_F_DELETED;
+    img_hdr(&del)->restore_entry = 0x10000010;
+    img_seal(&del);
+    ACCEPTED(&del, "entry in the saved code of a deleted file");
+    img_free(&del);
+
+    /* the special mappings next to regions, the break anywhere in user space */
+    struct img im = IMG_DEFAULT;
+    img_hdr(&im)->vdso_start = 0x50000000;
+    img_hdr(&im)->vdso_end = 0x50002000;
+    img_hdr(&im)->program_break = IMAGE_USER_TOP;
+    img_seal(&im);
+    ACCEPTED(&im, "[vdso] clear of every region, break at the top of user space");
+    img_free(&im);
+}
+
+/* Regions in user space, in address order, apart, clear of the special
+ * mappings; payloads only where the helper fills memory. */
+static void test_region_ranges(void)
+{
+    MALFORMED(1, r->start = img_region(&im, 0)->start, "region 1 starting where region 0 does");
+    MALFORMED(1, r->start = img_region(&im, 0)->end - IMAGE_PAGE, "region 1 overlapping region 0's last page");
+    MALFORMED(0, (r->start = 0, r->end = 4 * IMAGE_PAGE), "region 0 in page zero");
+    MALFORMED(3, (r->start = IMAGE_USER_TOP, r->end = IMAGE_USER_TOP + 2 * IMAGE_PAGE), "past the top of user space");
+    MALFORMED(3, (r->start = 0xfffffffffffff000ull, r->end = 0xfffffffffffff000ull + 0), "at the top of 64 bits");
+    MALFORMED(2, r->prot = 0x1000000, "protection bit 24");
+    MALFORMED(3, r->file_offset = 0x800, "shared file mapping at an unaligned file offset");
+    MALFORMED(3, r->file_offset = 1ull << 63, "shared file mapping at file offset 2^63");
+    MALFORMED(3, r->path_len = 0, "shared file mapping with no path");
+    MALFORMED(2, (r->payload_offset = img_region(&im, 0)->payload_offset,
+                  r->payload_size = img_region(&im, 0)->payload_size),
+              "reserved range with a payload");
+    MALFORMED(3, (r->payload_offset = img_region(&im, 0)->payload_offset,
+                  r->payload_size = img_region(&im, 0)->payload_size),
+              "shared file mapping with a payload");
+    MALFORMED(1, (r->flags = REGION_F_FROM_FILE, r->file_size = 8192, r->file_offset = 8192),
+              "library mapping starting at its file's end");
+    struct img im = IMG_DEFAULT;
+    img_hdr(&im)->vvar_start = 0x30004000;
+    img_hdr(&im)->vvar_end = 0x30008000;
+    img_seal(&im);
+    REFUSED(&im, "vdso] or [vvar]", "reserved range over the saved [vvar]");
+    img_free(&im);
+    /* a library mapping reaching past its file's end is fine if it starts inside */
+    im = IMG_DEFAULT;
+    img_region(&im, 1)->flags = REGION_F_FROM_FILE;
+    img_region(&im, 1)->file_size = 4097;
+    img_region(&im, 1)->file_offset = 4096;
+    img_seal(&im);
+    ACCEPTED(&im, "library mapping of 2 pages starting in its file's last, partial page");
+    img_free(&im);
+}
+
+/* Plugin sections: whole records filling the area, names NUL-terminated,
+ * each section's bytes matching its checksum. */
+static void test_sections(void)
+{
+    const char *note = "plugin state: 42 open files";
+    struct img im = img_build(img_default, 4, note);
+    struct image_header *h = img_hdr(&im);
+    img_section_t *sec = (img_section_t *)(im.buf + h->sections_offset);
+    sec->size += 1;
+    img_seal(&im);
+    REFUSED(&im, "plugin section 0 is malformed: size", "section one byte longer than the area");
+    img_free(&im);
+
+    im = img_build(img_default, 4, note);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
+    sec->size = UINT64_MAX;
+    img_seal(&im);
+    REFUSED(&im, "plugin section 0 is malformed", "section of 2^64 - 1 bytes");
+    img_free(&im);
+
+    im = img_build(img_default, 4, note);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
+    memset(sec->name, 'k', sizeof sec->name);
+    img_seal(&im);
+    REFUSED(&im, "no terminating NUL", "section name without a NUL");
+    img_free(&im);
+
+    im = img_build(img_default, 4, note);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
+    sec->size -= 1;
+    sec->checksum = XXH64(sec + 1, sec->size, 0);
+    img_seal(&im);
+    REFUSED(&im, "plugin section 1 is malformed", "a byte after the last section");
+    img_free(&im);
+
+    im = img_build(img_default, 4, note);
+    sec = (img_section_t *)(im.buf + img_hdr(&im)->sections_offset);
+    sec->checksum ^= 1;
+    img_seal(&im);
+    REFUSED(&im, "checksum mismatch in plugin section 0", "section checksum");
+    img_free(&im);
+}
+
 static void test_not_an_image(void)
 {
     char err[600];
@@ -1192,7 +1346,7 @@ static void test_reserved_zero(void)
         img_region(&im, 1)->flags |= unknown[k];
         img_seal(&im);
         char why[64];
-        snprintf(why, sizeof why, "region 1 has unknown flags 0x%x", unknown[k]);
+        snprintf(why, sizeof why, "flags 0x%x are unknown flag bits", unknown[k]);
         REFUSED(&im, why, "region flag bit");
         img_free(&im);
     }
@@ -1254,6 +1408,9 @@ int main(void)
     unit_run("image/inconsistent-layout", test_inconsistent_layout);
     unit_run("image/not-an-image", test_not_an_image);
     unit_run("image/reserved-zero", test_reserved_zero);
+    unit_run("image/header-fields", test_header_fields);
+    unit_run("image/region-ranges", test_region_ranges);
+    unit_run("image/sections", test_sections);
     unit_rmtree(img_test.dir);
     return unit_exit();
 }

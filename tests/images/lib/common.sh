@@ -205,3 +205,4 @@ ckpt_good() {
     if [ "$(ls "$3"/ckpt_prog-counter_*.dmtcp | wc -l)" -ne 1 ]; then WHY="several images in $3"; return 1; fi
     if [ -n "$(tmp_left "$3")" ]; then WHY="left behind: $(tmp_left "$3")"; return 1; fi
 }
+
