@@ -206,7 +206,9 @@ void events_init(void);
 void sections_begin(void);
 const void *sections_data(size_t *len);
 void sections_end(void);
-void sections_load(const char *image_path);
+/* the sections of the image restarted from: ri->image_path, if it is still
+ * the file dmtcp_restart checked (ri->image_dev, image_ino) */
+void sections_load(const struct restart_info *ri);
 
 /* built-in plugins */
 void fds_plugin_init(void);
