@@ -302,6 +302,8 @@ struct restart_info {
     uint64_t helper_end;
     uint32_t lazy;             /* dmtcp_restart --lazy */
     int32_t lazy_pid;          /* the lazy restart's server (helper → engine), 0 if none */
+    uint64_t image_dev;        /* identity of the image file dmtcp_restart checked: */
+    uint64_t image_ino;        /* the engine reads its plugin sections only from it */
 };
 #define RESTART_INFO_MAGIC 0x52535452u
 

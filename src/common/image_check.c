@@ -239,6 +239,13 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return image_bad(err, cap, path, "cannot open: %s", strerror(errno));
+    int rc = image_check_fd(fd, path, hdr, err, cap, full);
+    close(fd);
+    return rc;
+}
+
+int image_check_fd(int fd, const char *path, struct image_header *hdr, char *err, size_t cap, int full)
+{
     int rc = -1;
     uint8_t *meta = NULL, *buf = NULL;
     struct stat st;
@@ -319,6 +326,5 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
 out:
     free(meta);
     free(buf);
-    close(fd);
     return rc;
 }

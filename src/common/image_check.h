@@ -16,6 +16,10 @@
  * problem. */
 int image_check_file(const char *path, struct image_header *hdr, char *err, size_t errcap, int full);
 
+/* The same for an image already open on fd (read with pread: the file
+ * offset is not used); path only names it in messages. */
+int image_check_fd(int fd, const char *path, struct image_header *hdr, char *err, size_t errcap, int full);
+
 /* pread all of len bytes at off (retrying short reads and EINTR): 0, or a
  * negative errno (-EIO at the end of the file). */
 int image_read_at(int fd, void *buf, size_t len, uint64_t off);

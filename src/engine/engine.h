@@ -36,6 +36,7 @@ struct engine_config {
     int forked;     /* STASIS_FORKED_CKPT: write images from a copy-on-write child */
     int incremental; /* STASIS_INCREMENTAL: store only pages that changed */
     int full_every;  /* STASIS_FULL_EVERY: at most this many images per chain (default 8) */
+    int tmpfile;     /* STASIS_TMPFILE: write images into an unnamed O_TMPFILE first (default 1) */
     char libdir[1024];
     char program[256];
 };
@@ -128,6 +129,26 @@ int delta_hashing(void);
 int delta_page(uint64_t addr, const void *page);
 int delta_writer_end(int ok);
 const char *image_current_path(void);
+/* The image file itself (image_file.c): created where no other user can
+ * have planted it, named only once complete.  create opens an unnamed (or
+ * exclusively created) file in path's directory; publish, once the file is
+ * written and fsync'd, renames it over path; discard removes an unfinished
+ * one.  -errno with a message naming the image in err.  sweep removes the
+ * temporaries of the image at path whose writer died. */
+struct image_file {
+    int fd;          /* the file being written */
+    int dirfd;       /* its directory */
+    char name[256];  /* the final name in that directory */
+    char tmp[320];   /* its current temporary name; "" while unnamed */
+    char path[1024]; /* the final path, for messages */
+};
+int image_file_create(struct image_file *f, const char *path, char *err, size_t cap);
+int image_file_publish(struct image_file *f, char *err, size_t cap);
+void image_file_discard(struct image_file *f);
+int image_file_close(struct image_file *f);
+void image_file_sweep(const char *path);
+void image_file_sweep_in(int dirfd, const char *name);
+uint32_t image_host_id(void);
 const char *image_current_path_in(const char *dir);
 extern pid_t image_presence_pid;
 
@@ -186,7 +207,9 @@ int events_engine_thread_create(pthread_t *th, const pthread_attr_t *attr, void 
 void sections_begin(void);
 const void *sections_data(size_t *len);
 void sections_end(void);
-void sections_load(const char *image_path);
+/* the sections of the image restarted from: ri->image_path, if it is still
+ * the file dmtcp_restart checked (ri->image_dev, image_ino) */
+void sections_load(const struct restart_info *ri);
 
 /* built-in plugins */
 void fds_plugin_init(void);

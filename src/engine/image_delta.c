@@ -79,7 +79,9 @@ static struct delta_pass {
 
 static int delta_read_checksum(const char *path, uint64_t *sum)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* never through a link, never blocking on a FIFO put in its place: a
+     * file that is not the image written last simply makes a full image */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return -1;
     struct image_header h;
@@ -121,6 +123,8 @@ void delta_prepare(const char *path, uint64_t generation)
         return;
     snprintf(d->parent_link, sizeof d->parent_link, "%.*s.g%llu.dmtcp", (int)(strlen(path) - 6), path,
              (unsigned long long)delta_state.last_generation);
+    /* link() creates the name or fails (EEXIST): a name another user
+     * planted is never followed or written, and only costs a full image */
     unlink(d->parent_link);
     if (link(path, d->parent_link) < 0) {
         engine_log("checkpoint %llu: cannot link %s as %s (%s); writing a full image",

@@ -13,7 +13,9 @@
  * it and wait()/waitpid(-1) never see it (only __WALL/__WCLONE do, which the
  * manager uses).  It dies with the manager (PR_SET_PDEATHSIG), so killing
  * the program never leaves a writer behind; its image would then be
- * incomplete and is never renamed into place.
+ * incomplete and is never renamed into place (image_file.c: an unnamed
+ * file vanishes with the writer; a named temporary is removed by the next
+ * checkpoint or the restart).
  *
  * What differs from an in-process checkpoint: memory the program shares
  * with others (MAP_SHARED) is copied while it may change, and areas marked
@@ -120,9 +122,9 @@ int image_fork_finish(struct image_fork *f, struct image_result *res)
     }
     memset(res, 0, sizeof *res);
     snprintf(res->path, sizeof res->path, "%s", image_current_path());
-    char tmp[sizeof res->path + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", res->path);
-    unlink(tmp); /* the last good image stays; its unfinished successor goes */
+    /* the last good image stays; its unfinished successor goes (nothing to
+     * do for an unnamed one; a named temporary of the writer, now reaped) */
+    image_file_sweep(res->path);
     if (WIFSIGNALED(status))
         snprintf(res->error, sizeof res->error,
                  "the image writer (process %d) was killed by signal %d (%s) before it finished", (int)f->pid,

@@ -3,7 +3,8 @@
  * src/common/image.h, docs/image-format.md).
  *
  * Runs in the manager thread while every user thread is parked, so it uses
- * no malloc and no stdio.  The image goes to "<path>.tmp", is fsync'd and
+ * no malloc and no stdio.  The image is written into a file no one else
+ * can have planted (image_file.c: unnamed until complete), fsync'd and
  * then renamed over <path>: a crash or a full disk never damages the last
  * good image.  Pages that are all zero, and pages never touched, are not
  * stored; shared file mappings are not stored at all (the file is the truth).
@@ -38,7 +39,7 @@ struct image_writer {
     ZSTD_CCtx *zstd;                        /* NULL: blocks are stored raw */
     int level;
     uint64_t memory_bytes;
-    const char *tmp_path;
+    const char *path;        /* the image's final path, for messages */
     char error[512];
 };
 
@@ -76,7 +77,7 @@ static uint64_t image_now_ns(clockid_t c)
 static int image_fail(struct image_writer *w, int err, const char *what)
 {
     if (!w->error[0])
-        snprintf(w->error, sizeof w->error, "%s %s: %s", what, w->tmp_path, strerror(err));
+        snprintf(w->error, sizeof w->error, "%s %s: %s", what, w->path, strerror(err));
     return -err;
 }
 
@@ -512,11 +513,9 @@ static int image_finish(struct image_writer *w)
 static void image_name(char *out, size_t cap, const char *dir)
 {
     if (!image_path_cache[0] || strncmp(image_path_cache, dir, strlen(dir)) != 0) {
-        char host[64] = "";
-        gethostname(host, sizeof host - 1);
-        uint32_t hid = (uint32_t)XXH64(host, strlen(host), 0);
         snprintf(image_path_cache, sizeof image_path_cache, "%s/ckpt_%s_%08x-%d-%llx.dmtcp", dir,
-                 engine_config.program, hid, pid_virtual_pid(), (unsigned long long)manager_state.launch_ns);
+                 engine_config.program, image_host_id(), pid_virtual_pid(),
+                 (unsigned long long)manager_state.launch_ns);
     }
     snprintf(out, cap, "%s", image_path_cache);
 }
@@ -524,20 +523,16 @@ static void image_name(char *out, size_t cap, const char *dir)
 int image_write(uint64_t generation, const char *dir, struct image_result *res)
 {
     static struct image_writer w; /* big; lives in the engine's bss */
+    static struct image_file file;
     memset(&w, 0, sizeof w);
     uint64_t t0 = image_now_ns(CLOCK_MONOTONIC);
-    char tmp[1100];
     image_name(res->path, sizeof res->path, dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", res->path);
-    w.tmp_path = tmp;
+    w.path = res->path;
     res->error[0] = 0;
-    unlink(tmp);
-    w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = 0;
-    if (w.fd < 0) {
-        rc = image_fail(&w, errno, "cannot create image");
+    int rc = image_file_create(&file, res->path, w.error, sizeof w.error);
+    w.fd = file.fd;
+    if (rc < 0)
         goto out;
-    }
     int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     /* A forked writer has no page tables for shared memory (the kernel does
      * not copy them at fork; the pages stay in the shared object): it asks
@@ -637,22 +632,17 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
     memory_buf_free(&w.stage);
     memory_buf_free(&w.cbuf);
     memory_buf_free(&w.zstd_ws);
-    if (close(w.fd) < 0 && rc == 0)
-        rc = image_fail(&w, errno, "cannot close image");
-    if (rc == 0 && rename(tmp, res->path) < 0)
-        rc = image_fail(&w, errno, "cannot rename image");
-    if (rc == 0) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
+    /* written and fsync'd (image_finish): named now, closed after (the
+     * unnamed file needs its descriptor to get a name) */
+    if (rc == 0)
+        rc = image_file_publish(&file, w.error, sizeof w.error);
+    if (rc < 0)
+        image_file_discard(&file);
+    else
+        image_file_close(&file); /* fsync succeeded: a late close error changes nothing on disk */
 out:
-    if (rc < 0) {
-        unlink(tmp);
+    if (rc < 0)
         snprintf(res->error, sizeof res->error, "%s", w.error);
-    }
     delta_writer_end(rc == 0);
     res->header_checksum = w.hdr.header_checksum;
     res->bytes = w.off;

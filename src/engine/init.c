@@ -121,6 +121,7 @@ static void engine_read_config(void)
     c->forked = engine_env_int("STASIS_FORKED_CKPT", 0) != 0;
     c->incremental = engine_env_int("STASIS_INCREMENTAL", 0) != 0;
     c->full_every = engine_env_int("STASIS_FULL_EVERY", 8);
+    c->tmpfile = engine_env_int("STASIS_TMPFILE", 1) != 0;
     if (c->full_every < 1 || c->full_every > 64)
         c->full_every = 8;
     if (c->zstd_level < -7 || c->zstd_level > 19)

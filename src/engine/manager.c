@@ -273,7 +273,8 @@ static void manager_restarted(void)
     manager_state.lost_warned = 0;
     manager_state.request_fd = manager_high_fd(eventfd(0, EFD_CLOEXEC));
     dmtcp_event_data_t data = {.is_restart = 1, .generation = manager_state.generation};
-    sections_load(ri->image_path);
+    sections_load(ri);
+    image_file_sweep(image_current_path()); /* what a writer killed before this restart left */
     /* connect first (the socket goes above every user fd), so RESTART hooks
      * can use plugin barriers with the other restarted processes */
     int connected = manager_connect(WSTATE_RESTARTING, ri->restart_peers ? ri->restart_peers : 1) == 0;

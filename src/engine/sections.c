@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -69,12 +70,21 @@ ENGINE_API int dmtcp_plugin_save(const char *key, const void *data, size_t len)
 
 /* Read the sections area of the image we were restarted from (validated
  * as a whole by dmtcp_restart; each section is checked again here). */
-void sections_load(const char *image_path)
+void sections_load(const struct restart_info *ri)
 {
     sections_state.in.len = 0;
-    int fd = open(image_path, O_RDONLY | O_CLOEXEC);
+    int fd = open(ri->image_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return; /* dmtcp_plugin_load will report "nothing saved" */
+    /* only from the file dmtcp_restart checked and restored, never from
+     * another put under its name since */
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_dev != ri->image_dev || st.st_ino != ri->image_ino) {
+        engine_warn("%s is no longer the image this process was restarted from (it was replaced during the "
+                    "restart): the plugins' saved state is not loaded", ri->image_path);
+        close(fd);
+        return;
+    }
     struct image_header h;
     if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.sections_size &&
         memory_buf_reserve(&sections_state.in, h.sections_size) == 0 &&

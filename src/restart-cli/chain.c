@@ -4,8 +4,9 @@
  * src/common/image.h) that tells the helper which blocks of which older
  * image hold the pages the newest image inherits.
  *
- * Every image of the chain is checked like the newest (image_check.c) and
- * must carry exactly the header checksum its child recorded, so an image
+ * Every image of the chain is trusted (trust.c) and checked like the
+ * newest (image_check.c) on the descriptor the helper then reads, and must
+ * carry exactly the header checksum its child recorded, so an image
  * replaced or rewritten since is refused, never silently mixed in.  The
  * plan decompresses each needed block once, however many pages it gives.
  */
@@ -20,6 +21,7 @@
 #include "common/image_check.h"
 #include "common/image_valid.h"
 #include "restart-cli/chain.h"
+#include "restart-cli/trust.h"
 
 /* The pages the newest image inherits: ranges in address order, and one
  * bit per page once an older image has provided it. */
@@ -219,8 +221,8 @@ static int chain_scan(struct chain_ctx *c, int fd, const struct image_header *h,
     return rc;
 }
 
-int chain_plan(const char *image, const struct image_header *newest, int full, struct chain_result *out, char *err,
-               size_t cap)
+int chain_plan(const char *image, int fd, const struct image_header *newest, int full, struct chain_result *out,
+               char *err, size_t cap)
 {
     memset(out, 0, sizeof *out);
     out->plan_fd = -1;
@@ -228,13 +230,10 @@ int chain_plan(const char *image, const struct image_header *newest, int full, s
         return 0;
     struct chain_ctx c = {0};
     int rc = -1;
-    int fd = open(image, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || chain_collect(&c, fd, newest) < 0) {
+    if (chain_collect(&c, fd, newest) < 0) {
         snprintf(err, cap, "%s: cannot read its page lists", image);
         goto out;
     }
-    close(fd);
-    fd = -1;
     if (!c.total) { /* it stores every page it has: no older image needed */
         rc = 0;
         goto out;
@@ -269,23 +268,33 @@ int chain_plan(const char *image, const struct image_header *newest, int full, s
         /* the parent field need not end in a NUL: only its bytes are read */
         int outside = memchr(child.parent, '/', strnlen(child.parent, sizeof child.parent)) != NULL;
         snprintf(path, sizeof path, "%s%.*s", dir, (int)sizeof child.parent, child.parent);
-        if (outside || image_check_file(path, &h, err, cap, full) < 0) {
-            if (outside)
-                snprintf(err, cap, "%s: names a parent image outside its directory: the image is corrupt", image);
-            else if (access(path, F_OK) < 0)
-                snprintf(err, cap, "%s: the image it builds on, %s, is missing (incremental images need "
-                                   "the whole chain: keep the ckpt_*.g*.dmtcp files beside it)", image, path);
+        if (outside) {
+            snprintf(err, cap, "%s: names a parent image outside its directory: the image is corrupt", image);
+            goto out;
+        }
+        /* the older image is trusted and checked on one descriptor, and
+         * that descriptor is what the helper reads */
+        char why[1024];
+        int pfd = trust_open_image(path, why, sizeof why);
+        if (pfd < 0 && errno == ENOENT) {
+            snprintf(err, cap, "%s: the image it builds on, %s, is missing (incremental images need "
+                               "the whole chain: keep the ckpt_*.g*.dmtcp files beside it)", image, path);
+            goto out;
+        }
+        if (pfd < 0 || image_check_fd(pfd, path, &h, why, sizeof why, full) < 0) {
+            snprintf(err, cap, "%s: the image it builds on, %s", image, why);
+            if (pfd >= 0)
+                close(pfd);
             goto out;
         }
         if (h.header_checksum != child.parent_checksum) {
             snprintf(err, cap, "%s: %s is not the image it was built on (it was replaced since)", image, path);
+            close(pfd);
             goto out;
         }
-        int pfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (pfd < 0 || chain_scan(&c, pfd, &h, (uint32_t)out->nimages) < 0) {
+        if (chain_scan(&c, pfd, &h, (uint32_t)out->nimages) < 0) {
             snprintf(err, cap, "%s: cannot read %s", image, path);
-            if (pfd >= 0)
-                close(pfd);
+            close(pfd);
             goto out;
         }
         out->fds[out->nimages++] = pfd;
@@ -304,8 +313,6 @@ int chain_plan(const char *image, const struct image_header *newest, int full, s
     out->plan_len = c.plan_len;
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
     if (c.plan)
         fclose(c.plan);
     free(c.plan_buf);

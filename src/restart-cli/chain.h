@@ -18,10 +18,10 @@ struct chain_result {
     int fds[CHAIN_MAX]; /* open, in plan order (parent first) */
 };
 
-/* For image (whose header is newest): check every older image it needs
- * (fully when full is set) and build the plan.  0, or -1 with a message in
- * err naming the image and the problem. */
-int chain_plan(const char *image, const struct image_header *newest, int full, struct chain_result *out, char *err,
-               size_t cap);
+/* For image (open on fd, its header newest): check every older image it
+ * needs (trust.c, then fully when full is set) and build the plan.  0, or
+ * -1 with a message in err naming the image and the problem. */
+int chain_plan(const char *image, int fd, const struct image_header *newest, int full, struct chain_result *out,
+               char *err, size_t cap);
 
 #endif

@@ -30,19 +30,15 @@ static void files_time(char *out, size_t cap, int64_t ns)
         snprintf(out, cap, "%lld", (long long)t);
 }
 
-int files_check(const char *image, const struct image_header *hdr, char *err, size_t cap)
+int files_check(const char *image, int fd, const struct image_header *hdr, char *err, size_t cap)
 {
-    int fd = open(image, O_RDONLY | O_CLOEXEC);
     size_t len = hdr->strings_offset + hdr->strings_size - hdr->table_offset; /* table, then strings */
-    char *buf = fd >= 0 ? malloc(len + 1) : NULL;
+    char *buf = malloc(len + 1);
     if (!buf || image_read_at(fd, buf, len, hdr->table_offset) < 0) {
-        snprintf(err, cap, "%s: cannot read its region table: %s", image, strerror(buf ? EIO : errno));
+        snprintf(err, cap, "%s: cannot read its region table: %s", image, strerror(buf ? EIO : ENOMEM));
         free(buf);
-        if (fd >= 0)
-            close(fd);
         return -1;
     }
-    close(fd);
     buf[len] = 0;
     const struct image_region *regions = (const struct image_region *)buf;
     const char *strings = buf + (hdr->strings_offset - hdr->table_offset);

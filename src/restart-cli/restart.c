@@ -3,7 +3,9 @@
  *
  *   dmtcp_restart [options] ckpt_*.dmtcp …
  *
- * Validates every image completely (image_check.c) before anything else,
+ * Uses an image only if it is the user's own regular file that no one else
+ * can write (trust.c), validates every image completely (image_check.c)
+ * before anything else,
  * makes sure a coordinator is there (joining or starting one, as
  * dmtcp_launch does), then for each image execs the libc-free restart
  * helper, which becomes the restored process.  The first image is restored
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cliopt.h"
@@ -26,6 +29,7 @@
 #include "common/proto.h"
 #include "restart-cli/chain.h"
 #include "restart-cli/files.h"
+#include "restart-cli/trust.h"
 
 static void restart_usage(FILE *f)
 {
@@ -48,6 +52,10 @@ static void restart_usage(FILE *f)
             "  -q, --quiet             fewer messages from Stasis\n"
             "      --help              this text\n"
             "      --version           print the version\n\n"
+            "An image, and every older image of an incremental chain, is used only if\n"
+            "it is a regular file (not a symbolic link) owned by you (root: by root)\n"
+            "that neither its group nor others can write; the owner recorded inside\n"
+            "the image does not count.  A refusal names the file and the check.\n\n"
             "Every image is checked (format version, architecture, owner, layout)\n"
             "before anything is restored, and every block of memory against its\n"
             "checksum as it is loaded (with several images: all of them before any\n"
@@ -149,16 +157,18 @@ static int restart_info_fd(const struct restart_info *ri)
 
 /* Exec the helper for one image: argv is the image's fd, the restart
  * information's, then (incremental images) the plan's and the older images'. */
-static void restart_exec(const char *helper, const char *image, struct restart_info *ri,
+static void restart_exec(const char *helper, const char *image, int img, struct restart_info *ri,
                          const struct chain_result *chain)
 {
     if (!realpath(image, ri->image_path))
         snprintf(ri->image_path, sizeof ri->image_path, "%s", image);
-    int img = open(image, O_RDONLY);
-    if (img < 0) {
-        fprintf(stderr, "dmtcp_restart: cannot open %s: %s\n", image, strerror(errno));
+    struct stat st;
+    if (fstat(img, &st) < 0 || fcntl(img, F_SETFD, 0) < 0) { /* the checked file, and the helper's now */
+        fprintf(stderr, "dmtcp_restart: cannot pass %s to the restart helper: %s\n", image, strerror(errno));
         exit(1);
     }
+    ri->image_dev = (uint64_t)st.st_dev;
+    ri->image_ino = (uint64_t)st.st_ino;
     int info = restart_info_fd(ri);
     static char num[3 + CHAIN_MAX][16];
     char *args[5 + CHAIN_MAX];
@@ -199,15 +209,20 @@ int main(int argc, char **argv)
     int full = o.nimages > 1;
     /* kept until exit or exec (static: not a leak to LeakSanitizer, make asan) */
     static struct chain_result *chains;
+    static int *fds;
     chains = calloc((size_t)o.nimages, sizeof *chains);
-    if (!chains) {
+    fds = calloc((size_t)o.nimages, sizeof *fds);
+    if (!chains || !fds) {
         fprintf(stderr, "dmtcp_restart: out of memory\n");
         return 1;
     }
+    /* Each image is trusted, checked and restored from one descriptor
+     * (trust.c): never opened again by its name. */
     for (int i = 0; i < o.nimages; i++) {
-        if (image_check_file(o.images[i], &hdr, err, sizeof err, full) < 0 ||
-            files_check(o.images[i], &hdr, err, sizeof err) < 0 ||
-            chain_plan(o.images[i], &hdr, full, &chains[i], err, sizeof err) < 0) {
+        if ((fds[i] = trust_open_image(o.images[i], err, sizeof err)) < 0 ||
+            image_check_fd(fds[i], o.images[i], &hdr, err, sizeof err, full) < 0 ||
+            files_check(o.images[i], fds[i], &hdr, err, sizeof err) < 0 ||
+            chain_plan(o.images[i], fds[i], &hdr, full, &chains[i], err, sizeof err) < 0) {
             fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
             return 1;
         }
@@ -267,8 +282,8 @@ int main(int argc, char **argv)
             return 1;
         }
         if (pid == 0)
-            restart_exec(helper, o.images[i], &ri, &chains[i]);
+            restart_exec(helper, o.images[i], fds[i], &ri, &chains[i]);
     }
-    restart_exec(helper, o.images[0], &ri, &chains[0]);
+    restart_exec(helper, o.images[0], fds[0], &ri, &chains[0]);
     return 1;
 }

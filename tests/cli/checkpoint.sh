@@ -24,7 +24,7 @@ elif ! grep -q "checkpoint 1: 2 processes" <<<"$out"; then fail ckpt-blocking "m
 else pass ckpt-blocking; fi
 
 if [ ! -f "$S" ]; then fail ckpt-restart-script "no $S"
-elif [ "$(stat -c %a "$S")" != 755 ]; then fail ckpt-restart-script "mode $(stat -c %a "$S")"
+elif [ "$(stat -c %a "$S")" != 700 ]; then fail ckpt-restart-script "mode $(stat -c %a "$S"), expected 700 (the owner's alone)"
 elif [ "$(grep -c "ckpt_.*\.dmtcp" "$S")" != 2 ]; then fail ckpt-restart-script "images missing: $(cat "$S")"
 elif ! grep -q "dmtcp_restart' -h '127.0.0.1' -p '$PORT' \"\$@\"" "$S"; then
     fail ckpt-restart-script "exec line: $(cat "$S")"
