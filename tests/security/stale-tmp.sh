@@ -44,7 +44,9 @@ writing() {
 }
 ckpts_logged() { grep -cE 'checkpoint [0-9]+(:| failed)' "$TMP/coord.log"; }
 # writing_or_done: the write was seen, or the checkpoint ended before it was
-writing_or_done() { writing "$D" "$GOOD" "$LAUNCH_PID" || [ "$(ckpts_logged)" -gt "$LOGGED" ]; }
+ckpt_started() { cmd -c >/dev/null 2>&1; }
+ckpt_ended() { [ "$(ckpts_logged)" -gt "$LOGGED" ]; }
+writing_or_done() { writing "$D" "$GOOD" "$LAUNCH_PID" || ckpt_ended; }
 
 launch_big() { # NAME DIR ENV...
     local name=$1 dir=$2
@@ -63,19 +65,28 @@ kill_mid_write() {
     for try in 1 2 3; do
         LOGGED=$(ckpts_logged)
         WRITER=
-        cmd -c >/dev/null 2>&1 || { WHY="dmtcp_command -c failed"; return 1; }
+        # (a forked writer of the try before may still be finishing)
+        wait_for ckpt_started || { WHY="dmtcp_command -c failed: $(cmd -c 2>&1)"; return 1; }
         wait_for writing_or_done || { WHY="the checkpoint neither started writing nor ended"; return 1; }
         # stopped, the writer is still writing after the check too
-        if [ -n "$WRITER" ] && kill -STOP "$WRITER" && writing "$D" "$GOOD" "$LAUNCH_PID"; then
+        # every process of the program is stopped (the file may be open in
+        # the program and in its forked writer), so none can finish meanwhile
+        local all
+        all=$(writers "$LAUNCH_PID")
+        if [ -n "$WRITER" ] && kill -STOP $all 2>/dev/null && writing "$D" "$GOOD" "$LAUNCH_PID"; then
             { # (bash reports the job killed)
-                kill -9 "$LAUNCH_PID" "$WRITER"
+                kill -9 $all
                 wait_for dead "$WRITER" || { WHY="the writer $WRITER outlived the program"; return 1; }
                 finish "$LAUNCH_PID"
             } 2>/dev/null
             wait_for no_peers
             return 0
         fi
-        [ -n "$WRITER" ] && kill -CONT "$WRITER"
+        kill -CONT $all 2>/dev/null
+        # the next try starts once this checkpoint has ended (a forked
+        # writer may still be writing while the program runs on)
+        wait_for ckpt_ended || { WHY="a checkpoint did not end"; return 1; }
+        GOOD=$(image_in "$D") SHA=$(sha "$GOOD") # that one completed: the last good image now
         wait_for tick_at_least "$TMP/$1.out" $(($(last_tick "$TMP/$1.out") + 1))
     done
     WHY="3 checkpoints ended before their image was seen being written"
@@ -84,7 +95,7 @@ kill_mid_write() {
 
 # one_mode MODE
 one_mode() {
-    local mode=$1 name=stale-tmp-$1 env=() id sha out left
+    local mode=$1 name=stale-tmp-$1 env=() id out left
     D=$TMP/$name
     mkdir "$D"
     OPTS=
@@ -94,7 +105,7 @@ one_mode() {
     id=$(prog_id "$TMP/$name.out")
     out=$(cmd -bc 2>&1) || { fail "$name" "first checkpoint: $out"; kill_all; return; }
     GOOD=$(image_in "$D")
-    sha=$(sha "$GOOD")
+    SHA=$(sha "$GOOD")
     kill_mid_write "$name" || { fail "$name" "$WHY"; kill_all; return; }
     left=$(stale_in "$D")
     if [[ $mode != *fallback ]] && [ -n "$left" ]; then
@@ -103,7 +114,7 @@ one_mode() {
     if [[ $mode == *fallback ]] && ! [[ $left =~ ^\.ckpt_prog-counter_.*\.tmp\ $ ]]; then
         fail "$name" "with STASIS_TMPFILE=0 the image was not being written under one named temporary: '$left'"; return
     fi
-    if [ "$(sha "$GOOD")" != "$sha" ]; then fail "$name" "the last good image changed"; return; fi
+    if [ "$(sha "$GOOD")" != "$SHA" ]; then fail "$name" "the last good image changed"; return; fi
     bg "$BIN/dmtcp_restart" -p "$PORT" -j "$GOOD" >"$TMP/$name.rout" 2>"$TMP/$name.rerr"
     LAUNCH_PID=$BG_PID
     if ! restarted_ok "$TMP/$name.rout" "$id"; then
@@ -143,14 +154,15 @@ else
             seen=1
             break
         fi
-        wait_for test "$(ckpts_logged)" -gt "$LOGGED"
+        wait_for ckpt_ended
     done
+    nothing_stale() { [ -z "$(stale_in "$1")" ]; }
     failed_logged() { grep -q 'checkpoint [0-9]* failed' "$TMP/coord.log"; }
     if [ -z "$seen" ]; then
         fail "$name" "3 checkpoints ended before their writer was seen writing"
     elif ! wait_for failed_logged; then
         fail "$name" "the coordinator never reported the failed checkpoint: $(tail -n 3 "$TMP/coord.log")"
-    elif [ -n "$(stale_in "$D")" ]; then
+    elif ! wait_for nothing_stale "$D"; then
         fail "$name" "left after the writer was killed: $(stale_in "$D")"
     elif ! wait_for tick_at_least "$TMP/$name.out" $(($(last_tick "$TMP/$name.out") + 2)); then
         fail "$name" "the program stopped"
