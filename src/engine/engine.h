@@ -98,6 +98,8 @@ void threads_after_fork_child(void);
 
 /* procfs.c: numbered entries of a /proc directory (tasks, fds); count */
 int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd);
+/* each entry's number to fn, in directory order; how many, or -errno */
+int procfs_each_number(const char *dir, void (*fn)(int n, void *arg), void *arg, int *listing_fd);
 
 /* ---- memory and image (memory.c, image_write.c) ---------------------- */
 struct image_result {
