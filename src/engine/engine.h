@@ -220,6 +220,9 @@ int signals_real_sigaction(int sig, const struct sigaction *act, struct sigactio
 void signals_thread_dequeue(int slot);
 void signals_thread_requeue(int slot, int is_main);
 
+/* fds.c: syscall(2) with a number that closes or dups descriptors */
+long fds_syscall(long n, long a, long b, long c);
+
 /* pid.c */
 pid_t pid_virtual_pid(void);
 pid_t pid_real_pid(void);

@@ -1,5 +1,6 @@
 /*
- * fds.c — open file descriptors across a restart.
+ * fds.c — open file descriptors across a restart, and the program's calls
+ * that could reach the engine's own.
  *
  * PRECHECKPOINT records every descriptor but 0–2 and the engine's own
  * (engine_fds.c knows exactly which those are), at any number: what it
@@ -18,7 +19,15 @@
  * its content), and only then RLIMIT_NOFILE is set to what the program had
  * — it may be below some of its descriptors, which the kernel lets live.
  * Descriptors 0–2 are what dmtcp_restart was given.
+ *
+ * The wrappers keep the engine's descriptors as if not open to the
+ * program: close() of one fails with EBADF, close_range() and closefrom()
+ * pass over them, dup2()/dup3() onto one moves the engine's out of the way
+ * first (and dup2/dup3 from one fails with EBADF); the same through
+ * syscall().  fcntl(F_DUPFD) needs nothing: the kernel gives the lowest
+ * free number, never one that is taken.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -71,6 +80,7 @@ static struct {
     int lost_at;            /* a descriptor that could not be recorded, or -1 */
     int lost_errno;
     struct rlimit nofile;   /* RLIMIT_NOFILE at checkpoint time */
+    int (*real_close)(int);
 } fds_state;
 
 static int fds_array_reserve(struct fds_array *a, size_t need)
@@ -443,6 +453,129 @@ static void fds_restore(void)
     fds_release();
 }
 
+/* ---- the program's calls ------------------------------------------------ */
+
+static long fds_close(int fd)
+{
+    if (engine_fds_is_own(fd) && engine_fds_in_owner())
+        return -EBADF; /* the engine's: as if not open */
+    return sys_call1(SYS_close, fd);
+}
+
+static long fds_dup_onto(int oldfd, int newfd, int flags, int is_dup2)
+{
+    if (engine_fds_is_own(oldfd) && engine_fds_in_owner())
+        return -EBADF;
+    struct engine_fds_hold h;
+    long rc = engine_fds_claim(newfd, &h);
+    if (rc == 0)
+        rc = is_dup2 ? sys_call2(SYS_dup2, oldfd, newfd) : sys_call3(SYS_dup3, oldfd, newfd, flags);
+    else
+        rc = -EBUSY; /* the engine's could not move: Linux's dup2 answer to a race */
+    engine_fds_release(&h);
+    return rc;
+}
+
+/* close_range over [first, last] but the engine's numbers, under the lock so
+ * that none is made in the range meanwhile. */
+static long fds_close_range(unsigned first, unsigned last, int flags)
+{
+    if (first > last)
+        return sys_call3(SYS_close_range, first, last, flags);
+    struct engine_fds_hold h;
+    engine_fds_hold(&h);
+    int own[32];
+    int n = engine_fds_in_owner() ? engine_fds_numbers(own, 32) : 0;
+    long rc = 0;
+    unsigned lo = first;
+    int done = 0;
+    for (int i = 0; i < n && rc == 0 && !done; i++) {
+        unsigned e = (unsigned)own[i];
+        if (e < lo || e > last)
+            continue;
+        if (e > lo)
+            rc = sys_call3(SYS_close_range, lo, e - 1, flags);
+        if (e == last)
+            done = 1;
+        lo = e + 1;
+    }
+    if (rc == 0 && !done)
+        rc = sys_call3(SYS_close_range, lo, last, flags);
+    engine_fds_release(&h);
+    return rc;
+}
+
+struct fds_closefrom {
+    int low, listing;
+};
+
+static void fds_close_listed(int fd, void *arg)
+{
+    const struct fds_closefrom *c = arg;
+    if (fd >= c->low && fd != c->listing)
+        fds_close(fd);
+}
+
+static int fds_errno(long rc)
+{
+    if (rc < 0 && rc > -4096) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return (int)rc;
+}
+
+ENGINE_API int close(int fd)
+{
+    if (engine_fds_is_own(fd) && engine_fds_in_owner()) {
+        errno = EBADF;
+        return -1;
+    }
+    if (fds_state.real_close) /* libc's: a cancellation point */
+        return fds_state.real_close(fd);
+    return fds_errno(sys_call1(SYS_close, fd));
+}
+
+ENGINE_API int dup2(int oldfd, int newfd)
+{
+    return fds_errno(fds_dup_onto(oldfd, newfd, 0, 1));
+}
+
+ENGINE_API int dup3(int oldfd, int newfd, int flags)
+{
+    return fds_errno(fds_dup_onto(oldfd, newfd, flags, 0));
+}
+
+ENGINE_API int close_range(unsigned int first, unsigned int last, int flags)
+{
+    return fds_errno(fds_close_range(first, last, flags));
+}
+
+ENGINE_API void closefrom(int lowfd)
+{
+    struct fds_closefrom c = {lowfd < 0 ? 0 : lowfd, -1};
+    if (fds_close_range((unsigned)c.low, ~0U, 0) == 0)
+        return;
+    /* a kernel without close_range: close what /proc/self/fd lists */
+    procfs_each_number("/proc/self/fd", fds_close_listed, &c, &c.listing);
+}
+
+/* syscall(2) with SYS_close, SYS_dup2, SYS_dup3 or SYS_close_range (pid.c's
+ * wrapper passes them here); the kernel's convention, -errno. */
+long fds_syscall(long n, long a, long b, long c)
+{
+    switch (n) {
+    case SYS_close:
+        return fds_close((int)a);
+    case SYS_dup2:
+        return fds_dup_onto((int)a, (int)b, 0, 1);
+    case SYS_dup3:
+        return fds_dup_onto((int)a, (int)b, (int)c, 0);
+    default:
+        return fds_close_range((unsigned)a, (unsigned)b, (int)c);
+    }
+}
+
 static void fds_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
 {
     (void)data;
@@ -456,6 +589,7 @@ static void fds_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
 
 void fds_plugin_init(void)
 {
+    fds_state.real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
     static const struct engine_plugin p = {"fds", fds_hook};
     plugin_register_builtin(&p);
 }
