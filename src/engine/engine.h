@@ -21,7 +21,6 @@
 
 #define ENGINE_API __attribute__((visibility("default")))
 #define ENGINE_MAX_THREADS 4096
-#define ENGINE_FD_BASE 900 /* the engine's own fds live at or above this */
 
 /* ---- configuration (init.c), read once from the environment ---------- */
 struct engine_config {
@@ -97,8 +96,31 @@ void threads_critical_enter(void);
 void threads_critical_leave(void);
 void threads_after_fork_child(void);
 
+/* ---- the engine's own descriptors (engine_fds.c) ---------------------- */
+int engine_fds_own(int fd, int *slot, const char *what);
+void engine_fds_close(int *slot);
+int engine_fds_is_own(int fd);
+int engine_fds_in_owner(void);
+int engine_fds_numbers(int *out, int cap);
+long engine_fds_write(const int *slot, const void *buf, size_t len);
+struct engine_fds_hold {
+    uint64_t mask; /* the signal mask to put back */
+};
+long engine_fds_claim(int fd, struct engine_fds_hold *h);
+void engine_fds_hold(struct engine_fds_hold *h);
+void engine_fds_release(struct engine_fds_hold *h);
+void engine_fds_serve(void);
+void engine_fds_set_waker(void (*wake)(void));
+void engine_fds_after_fork_child(void);
+void engine_fds_plan_restart(int highest, unsigned long soft_limit);
+void engine_fds_restart_begin(void);
+long engine_fds_vacate(int fd);
+void engine_fds_restart_done(void);
+
 /* procfs.c: numbered entries of a /proc directory (tasks, fds); count */
 int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd);
+/* each entry's number to fn, in directory order; how many, or -errno */
+int procfs_each_number(const char *dir, void (*fn)(int n, void *arg), void *arg, int *listing_fd);
 
 /* ---- memory and image (memory.c, image_write.c) ---------------------- */
 struct image_result {
@@ -221,6 +243,9 @@ void pid_plugin_init(void);
 int signals_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 void signals_thread_dequeue(int slot);
 void signals_thread_requeue(int slot, int is_main);
+
+/* fds.c: syscall(2) with a number that closes or dups descriptors */
+long fds_syscall(long n, long a, long b, long c);
 
 /* pid.c */
 pid_t pid_virtual_pid(void);

@@ -97,20 +97,13 @@ void delta_prepare(const char *path, uint64_t generation)
 {
     struct delta_pass *d = &delta_pass;
     memory_buf_free(&d->next);
-    if (d->table_fd >= 0)
-        close(d->table_fd);
+    engine_fds_close(&d->table_fd);
     memset(d, 0, sizeof *d);
     d->table_fd = -1;
     if (!engine_config.incremental)
         return;
-    d->table_fd = memfd_create("stasis-hashes", MFD_CLOEXEC);
-    if (d->table_fd < 0)
+    if (engine_fds_own(memfd_create("stasis-hashes", MFD_CLOEXEC), &d->table_fd, "incremental hash table") < 0)
         return; /* no table: a full image, and no hashes for the next */
-    int fd = fcntl(d->table_fd, F_DUPFD_CLOEXEC, ENGINE_FD_BASE);
-    if (fd >= 0) {
-        close(d->table_fd);
-        d->table_fd = fd;
-    }
     d->hashing = 1;
     uint64_t sum;
     int full = !delta_state.have_prev                               /* no hashes yet */
@@ -334,9 +327,7 @@ void delta_after(int ok, const struct image_result *res, uint64_t generation)
     delta_state.last_checksum = res->header_checksum;
     delta_state.last_generation = generation;
 out:
-    if (d->table_fd >= 0)
-        close(d->table_fd);
-    d->table_fd = -1;
+    engine_fds_close(&d->table_fd);
 }
 
 /* After a restart: the table was not saved (engine buffers never are), and

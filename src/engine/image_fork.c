@@ -41,25 +41,17 @@ struct image_fork_report {
     struct image_result res;
 };
 
-static int image_fork_high(int fd)
-{
-    int hi = fcntl(fd, F_DUPFD_CLOEXEC, ENGINE_FD_BASE);
-    close(fd);
-    return hi;
-}
-
 int image_fork_start(uint64_t generation, const char *dir, struct image_fork *f)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
-    f->rd = image_fork_high(p[0]);
-    int wr = image_fork_high(p[1]);
-    if (f->rd < 0 || wr < 0) {
-        if (f->rd >= 0)
-            close(f->rd);
-        if (wr >= 0)
-            close(wr);
+    static int wr; /* static: the slot stays valid while registered */
+    int rc_rd = engine_fds_own(p[0], &f->rd, "forked writer's pipe");
+    int rc_wr = engine_fds_own(p[1], &wr, "forked writer's pipe");
+    if (rc_rd < 0 || rc_wr < 0) {
+        engine_fds_close(&f->rd);
+        engine_fds_close(&wr);
         return -EMFILE;
     }
     /* raw system calls: the pid plugin's wrappers speak virtual pids */
@@ -67,8 +59,8 @@ int image_fork_start(uint64_t generation, const char *dir, struct image_fork *f)
     /* flags 0: a new process, copy-on-write memory, no exit signal */
     long pid = sys_call5(SYS_clone, 0, 0, 0, 0, 0);
     if (pid < 0) {
-        close(f->rd);
-        close(wr);
+        engine_fds_close(&f->rd);
+        engine_fds_close(&wr);
         return (int)pid;
     }
     if (pid == 0) {
@@ -93,7 +85,7 @@ int image_fork_start(uint64_t generation, const char *dir, struct image_fork *f)
         }
         sys_call1(SYS_exit_group, 0);
     }
-    close(wr);
+    engine_fds_close(&wr);
     f->pid = (pid_t)pid;
     return 0;
 }
@@ -112,7 +104,7 @@ int image_fork_finish(struct image_fork *f, struct image_result *res)
             break;
         got += (size_t)n;
     }
-    close(f->rd);
+    engine_fds_close(&f->rd);
     int status = 0;
     while (sys_call4(SYS_wait4, f->pid, &status, __WALL, 0) == -EINTR)
         ;

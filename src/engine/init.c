@@ -136,6 +136,7 @@ static void engine_atfork_child(void)
 {
     /* The child is not under checkpoint control: forget the coordinator
      * (without closing the parent's connection state) and the tid cache. */
+    engine_fds_after_fork_child(); /* closes the child's copies of the engine's descriptors */
     manager_state.connected = 0;
     manager_state.coord_fd = -1;
     threads_after_fork_child();

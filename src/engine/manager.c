@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -40,20 +39,9 @@
 struct manager_state manager_state = {.coord_fd = -1, .request_fd = -1};
 static __thread int manager_tls_is_manager; /* set in the manager thread */
 
-static int manager_high_fd(int fd)
-{
-    if (fd < 0 || fd >= ENGINE_FD_BASE)
-        return fd;
-    int hi = fcntl(fd, F_DUPFD_CLOEXEC, ENGINE_FD_BASE);
-    close(fd);
-    return hi;
-}
-
 static void manager_lost(const char *why)
 {
-    if (manager_state.coord_fd >= 0)
-        close(manager_state.coord_fd);
-    manager_state.coord_fd = -1;
+    engine_fds_close(&manager_state.coord_fd);
     manager_state.connected = 0;
     if (!manager_state.lost_warned) {
         manager_state.lost_warned = 1;
@@ -72,7 +60,9 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
                     engine_config.coord_host, engine_config.coord_port, strerror(-fd), engine_config.program);
         return fd;
     }
-    fd = manager_high_fd(fd);
+    if (engine_fds_own(fd, &manager_state.coord_fd, "coordinator connection") < 0)
+        return -EMFILE;
+    fd = manager_state.coord_fd;
     struct msg_hello h;
     memset(&h, 0, sizeof h);
     h.role = ROLE_WORKER;
@@ -93,7 +83,6 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
     uint16_t type = 0;
     long n = rc < 0 ? rc : proto_recv(fd, &type, &u, sizeof u);
     if (n >= 0 && type == MSG_WELCOME && n == (long)sizeof u.w) {
-        manager_state.coord_fd = fd;
         manager_state.connected = 1;
         manager_state.lost_warned = 0;
         if (!manager_state.comp_id)
@@ -108,7 +97,7 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
         engine_warn("no valid answer from the coordinator at %s:%d; running without checkpoints",
                     engine_config.coord_host, engine_config.coord_port);
     }
-    close(fd);
+    engine_fds_close(&manager_state.coord_fd);
     return -ECONNREFUSED;
 }
 
@@ -220,6 +209,7 @@ static void manager_wait_no_disable(void)
         if (n <= 0)
             break;
         sys_futex_wait(&threads_state.in_handler, n, &ts);
+        engine_fds_serve();
         manager_poll_kill();
     }
     atomic_store(&manager_state.suspending, 1);
@@ -228,6 +218,7 @@ static void manager_wait_no_disable(void)
         if (c <= 0)
             break;
         sys_futex_wait(&manager_state.disable_count, c, &ts);
+        engine_fds_serve();
         manager_poll_kill();
     }
 }
@@ -271,7 +262,7 @@ static void manager_restarted(void)
     manager_state.coord_fd = -1;
     manager_state.connected = 0;
     manager_state.lost_warned = 0;
-    manager_state.request_fd = manager_high_fd(eventfd(0, EFD_CLOEXEC));
+    engine_fds_own(eventfd(0, EFD_CLOEXEC), &manager_state.request_fd, "doorbell (eventfd)");
     dmtcp_event_data_t data = {.is_restart = 1, .generation = manager_state.generation};
     sections_load(ri);
     image_file_sweep(image_current_path()); /* what a writer killed before this restart left */
@@ -387,6 +378,7 @@ static void *manager_main(void *arg)
     prctl(PR_SET_NAME, "stasis:ckpt");
     manager_tls_is_manager = 1;
     for (;;) {
+        engine_fds_serve(); /* here the manager holds no descriptor number: its own may move */
         struct pollfd p[2] = {{manager_state.request_fd, POLLIN, 0}, {manager_state.coord_fd, POLLIN, 0}};
         int np = manager_state.connected ? 2 : 1;
         if (poll(p, (nfds_t)np, -1) < 0)
@@ -416,9 +408,12 @@ static void *manager_main(void *arg)
     return NULL;
 }
 
+static void manager_wake(void);
+
 int manager_start(void)
 {
-    manager_state.request_fd = manager_high_fd(eventfd(0, EFD_CLOEXEC));
+    engine_fds_set_waker(manager_wake);
+    engine_fds_own(eventfd(0, EFD_CLOEXEC), &manager_state.request_fd, "doorbell (eventfd)");
     manager_connect(WSTATE_RUNNING, 0);
     pthread_t th;
     pthread_attr_t at;
@@ -442,7 +437,13 @@ int manager_start(void)
 static int manager_ring(void)
 {
     uint64_t one = 1;
-    return write(manager_state.request_fd, &one, sizeof one) == (ssize_t)sizeof one ? 0 : -errno;
+    long n = engine_fds_write(&manager_state.request_fd, &one, sizeof one);
+    return n == (long)sizeof one ? 0 : n < 0 ? (int)n : -EIO;
+}
+
+static void manager_wake(void)
+{
+    manager_ring();
 }
 
 int manager_request_checkpoint(void)

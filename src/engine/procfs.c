@@ -9,11 +9,11 @@
 #include "engine/engine.h"
 #include "engine/sys.h"
 
-int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd)
+int procfs_each_number(const char *dir, void (*fn)(int n, void *arg), void *arg, int *listing_fd)
 {
     int fd = (int)sys_call3(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return fd;
     if (listing_fd)
         *listing_fd = fd; /* listing /proc/self/fd shows this very descriptor */
     char buf[8192];
@@ -30,10 +30,28 @@ int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd)
             int v = 0;
             for (const char *p = d->d_name; *p; p++)
                 v = v * 10 + (*p - '0');
-            if (n < cap)
-                out[n++] = v;
+            fn(v, arg);
+            n++;
         }
     }
     sys_call1(SYS_close, fd);
     return n;
+}
+
+struct procfs_list {
+    int *out;
+    int cap, n;
+};
+
+static void procfs_list_one(int v, void *arg)
+{
+    struct procfs_list *l = arg;
+    if (l->n < l->cap)
+        l->out[l->n++] = v;
+}
+
+int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd)
+{
+    struct procfs_list l = {out, cap, 0};
+    return procfs_each_number(dir, procfs_list_one, &l, listing_fd) < 0 ? 0 : l.n;
 }

@@ -14,7 +14,6 @@
  * valid on entry, so no stack protector either.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -51,22 +50,6 @@ __attribute__((no_stack_protector, noreturn)) static void restore_thread_start(v
     ctx_resume(&r->ctx, &threads_state.restored);
 }
 
-/* The manager's descriptors live at ENGINE_FD_BASE and up, and the program's
- * are reopened at their old numbers.  Grow the descriptor table to hold
- * them now, while this is the only thread: growing a table that threads
- * share waits for an RCU grace period (10-14 ms measured), and would be paid
- * by every restart. */
-__attribute__((no_stack_protector)) static void restore_grow_fd_table(void)
-{
-    long fd = sys_call2(SYS_eventfd2, 0, O_CLOEXEC /* = EFD_CLOEXEC */);
-    if (fd < 0)
-        return;
-    long hi = sys_call3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, ENGINE_FD_BASE + 16);
-    if (hi >= 0)
-        sys_call1(SYS_close, hi);
-    sys_call1(SYS_close, fd);
-}
-
 __attribute__((no_stack_protector, noreturn)) void restore_entry(struct restart_info *info)
 {
     struct thread_rec *first = NULL;
@@ -84,7 +67,7 @@ __attribute__((no_stack_protector, noreturn)) void restore_entry(struct restart_
     sys_call2(SYS_arch_prctl, ARCH_SET_FS, first->fs_base);
     restore_state.info = *info;
     restore_state.have_info = 1;
-    restore_grow_fd_table();
+    engine_fds_restart_begin(); /* grows the descriptor table once, while this is the only thread */
     restore_lazy_begin();
     threads_state.restored = 0;
     uint8_t *stacks = (uint8_t *)(uintptr_t)info->scratch_start + IMAGE_PAGE + RESTORE_MAIN_STACK;

@@ -1,54 +1,203 @@
 /*
- * fds.c — open file descriptors across a restart.
+ * fds.c — open file descriptors across a restart, and the program's calls
+ * that could reach the engine's own.
  *
- * PRECHECKPOINT records, for every descriptor but 0–2 and the engine's own,
- * what it names (readlink of /proc/self/fd/N), its status flags, close-on-exec
- * and offset.  A regular file that was deleted while open has its content
- * copied into an anonymous mapping, which is saved with the rest of memory.
- * RESTART reopens each one at the same number with the same flags and
- * offset; the deleted file comes back as an unnamed file with its content.
- * Descriptors 0–2 are what dmtcp_restart was given (terminal or
- * redirection).  Pipes, sockets, eventfds and the like are the multi-process
- * issue's: until then /dev/null stands in, with a warning naming the fd.
+ * PRECHECKPOINT records every descriptor but 0–2 and the engine's own
+ * (engine_fds.c knows exactly which those are), at any number: what it
+ * names (readlink of /proc/self/fd/N), its status flags, close-on-exec and
+ * offset, and which earlier descriptor shares its open file description.
+ * A regular file that was deleted while open has its content copied into
+ * an anonymous mapping, saved with the rest of memory.  Descriptors that
+ * cannot be restored yet (pipes, sockets, terminals, eventfd and the like:
+ * the multi-process issue's) are named in one warning when the checkpoint
+ * is taken; after a restart /dev/null stands in for each.
+ *
+ * RESTART: the engine's own descriptors are already above the program's
+ * (engine_fds_plan_restart); the soft RLIMIT_NOFILE is raised to hold the
+ * highest saved number, each descriptor is reopened at its number with its
+ * flags and offset (the deleted file comes back as an unnamed file with
+ * its content), and only then RLIMIT_NOFILE is set to what the program had
+ * — it may be below some of its descriptors, which the kernel lets live.
+ * Descriptors 0–2 are what dmtcp_restart was given.
+ *
+ * The wrappers keep the engine's descriptors as if not open to the
+ * program: close() of one fails with EBADF, close_range() and closefrom()
+ * pass over them, dup2()/dup3() onto one moves the engine's out of the way
+ * first (and dup2/dup3 from one fails with EBADF); the same through
+ * syscall().  fcntl(F_DUPFD) needs nothing: the kernel gives the lowest
+ * free number, never one that is taken.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
 #include "engine/sys.h"
 
-#define FDS_MAX 1024
-
 struct fd_rec {
     int fd;
-    int flags;    /* F_GETFL */
+    int flags;   /* F_GETFL */
     int cloexec;
-    int kind;     /* FD_KIND_* */
+    int kind;    /* FD_KIND_* */
+    int dup_of;  /* index of an earlier record sharing the open file description, or -1 */
+    int chain;   /* next original record in the same hash bucket, or -1 */
+    mode_t mode;
+    int unlinked; /* a regular file with no name left */
     off_t offset;
-    char path[512];
+    size_t path; /* offset of its name in fds_state.names */
     void *content; /* deleted file: its bytes (anonymous mapping) */
     size_t size;
-    int dup_of;    /* index of an earlier record sharing the open file description, or -1 */
     dev_t dev;
     ino_t ino;
 };
 
 enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_OTHER };
 
+/* Growable arrays in anonymous memory that the image saves (memory.c's
+ * buffers are left out of images; these must come back at restart), not
+ * malloc: other threads are parked while they fill. */
+struct fds_array {
+    void *data;
+    size_t len, cap;
+};
+
+#define FDS_REPORT_MAX 480 /* characters of descriptor names in the checkpoint's warning */
+
 static struct {
-    struct fd_rec recs[FDS_MAX];
+    struct fds_array recs;  /* struct fd_rec */
+    struct fds_array names; /* NUL-terminated paths */
     int n;
+    int highest;            /* highest descriptor recorded, or -1 */
+    int listing;            /* the descriptor listing /proc/self/fd */
+    int lost_at;            /* a descriptor that could not be recorded, or -1 */
+    int lost_errno;
+    struct rlimit nofile;   /* RLIMIT_NOFILE at checkpoint time */
+    int (*real_close)(int);
 } fds_state;
 
-static int fds_is_engine(int fd)
+static int fds_array_reserve(struct fds_array *a, size_t need)
 {
-    return fd >= ENGINE_FD_BASE || fd == manager_state.coord_fd || fd == manager_state.request_fd;
+    if (need <= a->cap)
+        return 0;
+    size_t cap = a->cap ? a->cap : 65536;
+    while (cap < need)
+        cap *= 2;
+    void *p = a->data ? mremap(a->data, a->cap, cap, MREMAP_MAYMOVE)
+                      : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -ENOMEM;
+    a->data = p;
+    a->cap = cap;
+    return 0;
+}
+
+static void fds_array_free(struct fds_array *a)
+{
+    if (a->data)
+        munmap(a->data, a->cap);
+    memset(a, 0, sizeof *a);
+}
+
+static struct fd_rec *fds_rec(int i)
+{
+    return (struct fd_rec *)fds_state.recs.data + i;
+}
+
+static const char *fds_path(const struct fd_rec *r)
+{
+    return (const char *)fds_state.names.data + r->path;
+}
+
+/* ---- checkpoint --------------------------------------------------------- */
+
+static void fds_lost(int fd, int err)
+{
+    if (fds_state.lost_at < 0) {
+        fds_state.lost_at = fd;
+        fds_state.lost_errno = err;
+    }
+}
+
+/* What the kernel says about fd, appended to the records. */
+static void fds_note_one(int fd, void *arg)
+{
+    (void)arg;
+    if (fd <= 2 || fd == fds_state.listing || engine_fds_is_own(fd))
+        return;
+    char link[64], path[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(link, path, sizeof path - 1);
+    struct stat st;
+    if (len < 0 || fstat(fd, &st) < 0)
+        return; /* closed meanwhile: nothing to save */
+    path[len] = 0;
+    size_t at = fds_state.names.len;
+    if (fds_array_reserve(&fds_state.recs, (size_t)(fds_state.n + 1) * sizeof(struct fd_rec)) < 0 ||
+        fds_array_reserve(&fds_state.names, at + (size_t)len + 1) < 0) {
+        fds_lost(fd, ENOMEM);
+        return;
+    }
+    memcpy((char *)fds_state.names.data + at, path, (size_t)len + 1);
+    fds_state.names.len += (size_t)len + 1;
+    struct fd_rec *r = fds_rec(fds_state.n++);
+    memset(r, 0, sizeof *r);
+    r->fd = fd;
+    r->flags = fcntl(fd, F_GETFL);
+    r->cloexec = (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+    r->offset = lseek(fd, 0, SEEK_CUR);
+    r->path = at;
+    r->mode = st.st_mode;
+    r->unlinked = st.st_nlink == 0;
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+    r->dup_of = -1;
+    r->chain = -1;
+    if (fd > fds_state.highest)
+        fds_state.highest = fd;
+}
+
+static size_t fds_bucket(const struct fd_rec *r, size_t nb)
+{
+    uint64_t h = ((uint64_t)r->ino * 0x9e3779b97f4a7c15ull) ^ (uint64_t)r->dev;
+    return (size_t)(h ^ (h >> 29)) & (nb - 1);
+}
+
+/* Records that share an open file description (dup, dup2, inherited) with
+ * an earlier one: the kernel says so through kcmp(KCMP_FILE), asked only
+ * for descriptors of the same file (a hash of device and inode). */
+static void fds_find_shared(void)
+{
+    size_t nb = 64;
+    while (nb < (size_t)fds_state.n * 2)
+        nb *= 2;
+    int *heads = mmap(NULL, nb * sizeof(int), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (heads == MAP_FAILED)
+        return; /* each is then reopened on its own: offsets stay right, sharing is lost */
+    memset(heads, 0xff, nb * sizeof(int));
+    pid_t self = sys_getpid();
+    for (int i = 0; i < fds_state.n; i++) {
+        struct fd_rec *r = fds_rec(i);
+        size_t b = fds_bucket(r, nb);
+        for (int j = heads[b]; j >= 0 && r->dup_of < 0; j = fds_rec(j)->chain) {
+            const struct fd_rec *o = fds_rec(j);
+            if (o->dev == r->dev && o->ino == r->ino &&
+                sys_call5(SYS_kcmp, self, self, 0 /* KCMP_FILE */, o->fd, r->fd) == 0)
+                r->dup_of = j;
+        }
+        if (r->dup_of < 0) {
+            r->chain = heads[b];
+            heads[b] = i;
+        }
+    }
+    munmap(heads, nb * sizeof(int));
 }
 
 static void fds_copy_deleted(struct fd_rec *r)
@@ -61,6 +210,9 @@ static void fds_copy_deleted(struct fd_rec *r)
     r->size = (size_t)st.st_size;
     r->content = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (r->content == MAP_FAILED) {
+        engine_warn("checkpoint: fd %d (%s, deleted while open): cannot keep a copy of its %zu bytes (%s); after a "
+                    "restart it comes back empty",
+                    r->fd, fds_path(r), r->size, strerror(errno));
         r->content = NULL;
         r->size = 0;
         return;
@@ -75,106 +227,109 @@ static void fds_copy_deleted(struct fd_rec *r)
     r->size = done;
 }
 
-/* An earlier descriptor on the same open file description (dup, dup2,
- * inherited): the kernel says so through kcmp(KCMP_FILE). */
-static int fds_find_shared(const struct fd_rec *r)
+static void fds_classify(struct fd_rec *r)
 {
-    pid_t self = sys_getpid();
-    for (int i = 0; i < fds_state.n; i++) {
-        const struct fd_rec *o = &fds_state.recs[i];
-        if (o->dev == r->dev && o->ino == r->ino && o->dup_of < 0 &&
-            sys_call5(SYS_kcmp, self, self, 0 /* KCMP_FILE */, o->fd, r->fd) == 0)
-            return i;
-    }
-    return -1;
-}
-
-static void fds_save_one(int fd)
-{
-    if (fds_state.n >= FDS_MAX)
-        return;
-    struct fd_rec *r = &fds_state.recs[fds_state.n];
-    memset(r, 0, sizeof *r);
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, r->path, sizeof r->path - 1);
-    if (n < 0)
-        return;
-    r->path[n] = 0;
-    r->fd = fd;
-    r->flags = fcntl(fd, F_GETFL);
-    r->cloexec = (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
-    r->offset = lseek(fd, 0, SEEK_CUR);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return;
-    r->dev = st.st_dev;
-    r->ino = st.st_ino;
-    r->dup_of = fds_find_shared(r);
-    if (r->dup_of >= 0) {
-        fds_state.n++; /* restored by dup3 of the first one */
-        return;
-    }
-    size_t plen = strlen(r->path);
-    int deleted = plen > 10 && !strcmp(r->path + plen - 10, " (deleted)");
-    if (S_ISREG(st.st_mode) && (deleted || st.st_nlink == 0)) {
+    char *path = (char *)fds_path(r);
+    size_t plen = strlen(path);
+    int deleted = plen > 10 && !strcmp(path + plen - 10, " (deleted)");
+    if (S_ISREG(r->mode) && (deleted || r->unlinked)) {
         r->kind = FD_KIND_DELETED;
         if (deleted)
-            r->path[plen - 10] = 0;
+            path[plen - 10] = 0;
         fds_copy_deleted(r);
-    } else if (S_ISREG(st.st_mode) && r->path[0] == '/') {
+    } else if (S_ISREG(r->mode) && path[0] == '/') {
         r->kind = FD_KIND_FILE;
-    } else if (S_ISDIR(st.st_mode)) {
+    } else if (S_ISDIR(r->mode)) {
         r->kind = FD_KIND_DIR;
-    } else if (S_ISCHR(st.st_mode) && !strncmp(r->path, "/dev/", 5) && strncmp(r->path, "/dev/pts", 8) &&
-               strcmp(r->path, "/dev/tty") && strcmp(r->path, "/dev/ptmx")) {
+    } else if (S_ISCHR(r->mode) && !strncmp(path, "/dev/", 5) && strncmp(path, "/dev/pts", 8) &&
+               strcmp(path, "/dev/tty") && strcmp(path, "/dev/ptmx")) {
         r->kind = FD_KIND_DEV;
     } else {
         r->kind = FD_KIND_OTHER;
     }
-    fds_state.n++;
+}
+
+/* One warning naming every descriptor this checkpoint cannot restore. */
+static void fds_report(void)
+{
+    char list[FDS_REPORT_MAX + 64];
+    size_t len = 0;
+    int count = 0, listed = 0;
+    for (int i = 0; i < fds_state.n; i++) {
+        const struct fd_rec *r = fds_rec(i);
+        if (r->dup_of >= 0 || r->kind != FD_KIND_OTHER)
+            continue;
+        count++;
+        if (len < FDS_REPORT_MAX) {
+            int w = snprintf(list + len, sizeof list - len, "%sfd %d (%.80s)", listed ? ", " : "", r->fd, fds_path(r));
+            if (w > 0)
+                len += (size_t)w < sizeof list - len ? (size_t)w : sizeof list - len - 1;
+            listed++;
+        }
+    }
+    if (count > listed)
+        snprintf(list + len, sizeof list - len, " and %d more", count - listed);
+    if (count)
+        engine_warn("checkpoint: %d descriptor%s cannot be saved: %s; pipes, sockets, terminals and "
+                    "eventfd/epoll/timerfd/signalfd/inotify descriptors are not restored yet (multi-process "
+                    "support), and after a restart /dev/null stands in for each",
+                    count, count == 1 ? "" : "s", list);
+    if (fds_state.lost_at >= 0)
+        engine_warn("checkpoint: cannot record fd %d and possibly others (%s); they will be missing after a restart",
+                    fds_state.lost_at, strerror(fds_state.lost_errno));
 }
 
 static void fds_save(void)
 {
-    static int fds[FDS_MAX * 2];
     fds_state.n = 0;
-    int listing = -1;
-    int n = procfs_list_numbers("/proc/self/fd", fds, FDS_MAX * 2, &listing);
-    for (int i = 0; i < n; i++)
-        if (fds[i] > 2 && fds[i] != listing && !fds_is_engine(fds[i]))
-            fds_save_one(fds[i]);
+    fds_state.names.len = 0;
+    fds_state.highest = -1;
+    fds_state.listing = -1;
+    fds_state.lost_at = -1;
+    sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &fds_state.nofile);
+    procfs_each_number("/proc/self/fd", fds_note_one, NULL, &fds_state.listing);
+    fds_find_shared();
+    for (int i = 0; i < fds_state.n; i++)
+        if (fds_rec(i)->dup_of < 0)
+            fds_classify(fds_rec(i));
+    fds_report();
+    engine_fds_plan_restart(fds_state.highest, fds_state.nofile.rlim_cur);
 }
 
-static void fds_release_copies(void)
+static void fds_release(void)
 {
     for (int i = 0; i < fds_state.n; i++) {
-        struct fd_rec *r = &fds_state.recs[i];
+        struct fd_rec *r = fds_rec(i);
         if (r->content)
             munmap(r->content, r->size);
         r->content = NULL;
     }
+    fds_state.n = 0;
+    fds_array_free(&fds_state.recs);
+    fds_array_free(&fds_state.names);
 }
 
-/* Put newfd at r->fd with r's close-on-exec flag. */
-static void fds_place(struct fd_rec *r, int newfd)
+/* ---- restart ------------------------------------------------------------ */
+
+/* Put newfd at r->fd with r's close-on-exec flag (raw calls: the engine's
+ * own wrappers are for the program). */
+static void fds_place(const struct fd_rec *r, int newfd)
 {
     if (newfd != r->fd) {
-        dup3(newfd, r->fd, r->cloexec ? O_CLOEXEC : 0);
-        close(newfd);
+        sys_call3(SYS_dup3, newfd, r->fd, r->cloexec ? O_CLOEXEC : 0);
+        sys_call1(SYS_close, newfd);
     } else if (!r->cloexec) {
         fcntl(r->fd, F_SETFD, 0);
     }
 }
 
-static int fds_recreate_deleted(struct fd_rec *r)
+static int fds_recreate_deleted(const struct fd_rec *r)
 {
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", r->path);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", fds_path(r));
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir)
         *slash = 0;
-    int acc = r->flags & O_ACCMODE;
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
         fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -186,55 +341,239 @@ static int fds_recreate_deleted(struct fd_rec *r)
             break;
         done += (size_t)n;
     }
-    (void)acc;
     if (r->flags & O_APPEND)
         fcntl(fd, F_SETFL, O_APPEND);
     return fd;
 }
 
+/* A new descriptor for r (not yet at its number), or -1 with a warning. */
+static int fds_reopen(const struct fd_rec *r, int *warned_other)
+{
+    int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_LARGEFILE;
+    int fd = -1;
+    switch (r->kind) {
+    case FD_KIND_FILE:
+    case FD_KIND_DEV:
+        fd = open(fds_path(r), (r->flags & keep) | O_CLOEXEC);
+        break;
+    case FD_KIND_DIR:
+        fd = open(fds_path(r), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        break;
+    case FD_KIND_DELETED:
+        fd = fds_recreate_deleted(r);
+        break;
+    default:
+        if (!(*warned_other)++)
+            engine_warn("fd %d (%s) and the others named at checkpoint time cannot be restored yet; /dev/null "
+                        "stands in for them",
+                        r->fd, fds_path(r));
+        fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        break;
+    }
+    if (fd < 0)
+        engine_warn("cannot reopen fd %d (%s): %s; the program continues without it", r->fd, fds_path(r),
+                    strerror(errno));
+    return fd;
+}
+
+/* The soft limit must let every saved number be set; the hard limit here
+ * may not.  The limit the restart may use. */
+static rlim_t fds_widen_limit(void)
+{
+    struct rlimit cur;
+    if (sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &cur) < 0)
+        return 0;
+    rlim_t need = (rlim_t)fds_state.highest + 1;
+    if (cur.rlim_cur < need) {
+        struct rlimit wide = {need < cur.rlim_max ? need : cur.rlim_max, cur.rlim_max};
+        if (sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, &wide, NULL) == 0)
+            cur = wide;
+    }
+    if (cur.rlim_cur < need) {
+        int above = 0, first = -1;
+        for (int i = 0; i < fds_state.n; i++)
+            if ((rlim_t)fds_rec(i)->fd >= cur.rlim_cur) {
+                above++;
+                if (first < 0 || fds_rec(i)->fd < first)
+                    first = fds_rec(i)->fd;
+            }
+        engine_warn("cannot restore %d descriptor%s numbered %d and above: RLIMIT_NOFILE here allows numbers "
+                    "below %llu only (raise the hard limit, e.g. ulimit -Hn %d, before dmtcp_restart)",
+                    above, above == 1 ? "" : "s", first, (unsigned long long)cur.rlim_cur, fds_state.highest + 1);
+    }
+    return cur.rlim_cur;
+}
+
+/* RLIMIT_NOFILE as the program had it, now that its descriptors are back. */
+static void fds_restore_limit(void)
+{
+    struct rlimit cur, want = fds_state.nofile;
+    if (!want.rlim_cur || sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &cur) < 0)
+        return;
+    if (sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, &want, NULL) == 0)
+        return;
+    struct rlimit lowered = want;
+    if (lowered.rlim_max > cur.rlim_max)
+        lowered.rlim_max = cur.rlim_max;
+    if (lowered.rlim_cur > lowered.rlim_max)
+        lowered.rlim_cur = lowered.rlim_max;
+    sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, &lowered, NULL);
+    engine_warn("RLIMIT_NOFILE was %llu/%llu at checkpoint time; this restart allows at most %llu, so it is %llu/%llu",
+                (unsigned long long)want.rlim_cur, (unsigned long long)want.rlim_max,
+                (unsigned long long)cur.rlim_max, (unsigned long long)lowered.rlim_cur,
+                (unsigned long long)lowered.rlim_max);
+}
+
 static void fds_restore(void)
 {
     int warned_other = 0;
+    rlim_t limit = fds_widen_limit();
     for (int i = 0; i < fds_state.n; i++) {
-        struct fd_rec *r = &fds_state.recs[i];
-        int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_LARGEFILE;
-        int fd = -1;
+        const struct fd_rec *r = fds_rec(i);
+        if ((rlim_t)r->fd >= limit)
+            continue; /* named by fds_widen_limit */
+        if (engine_fds_is_own(r->fd) && engine_fds_vacate(r->fd) < 0)
+            continue; /* named by engine_fds_vacate */
         if (r->dup_of >= 0) {
-            int cloexec = r->cloexec ? O_CLOEXEC : 0;
-            if (dup3(fds_state.recs[r->dup_of].fd, r->fd, cloexec) < 0)
-                engine_warn("cannot restore fd %d as a duplicate of fd %d: %s", r->fd,
-                            fds_state.recs[r->dup_of].fd, strerror(errno));
+            const struct fd_rec *o = fds_rec(r->dup_of);
+            long rc = sys_call3(SYS_dup3, o->fd, r->fd, r->cloexec ? O_CLOEXEC : 0);
+            if (rc < 0)
+                engine_warn("cannot restore fd %d as a duplicate of fd %d: %s", r->fd, o->fd, strerror((int)-rc));
             continue;
         }
-        switch (r->kind) {
-        case FD_KIND_FILE:
-        case FD_KIND_DEV:
-            fd = open(r->path, (r->flags & keep) | O_CLOEXEC);
-            break;
-        case FD_KIND_DIR:
-            fd = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            break;
-        case FD_KIND_DELETED:
-            fd = fds_recreate_deleted(r);
-            break;
-        default:
-            if (!warned_other++)
-                engine_warn("fd %d (%s) cannot be restored yet (pipes, sockets and similar come with "
-                            "multi-process support); /dev/null stands in for it",
-                            r->fd, r->path);
-            fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-            break;
-        }
-        if (fd < 0) {
-            engine_warn("cannot reopen fd %d (%s): %s; the program continues without it", r->fd, r->path,
-                        strerror(errno));
+        int fd = fds_reopen(r, &warned_other);
+        if (fd < 0)
             continue;
-        }
         fds_place(r, fd);
         if (r->offset > 0)
             lseek(r->fd, r->offset, SEEK_SET);
     }
-    fds_release_copies();
+    fds_restore_limit();
+    engine_fds_restart_done();
+    fds_release();
+}
+
+/* ---- the program's calls ------------------------------------------------ */
+
+static long fds_close(int fd)
+{
+    if (engine_fds_is_own(fd) && engine_fds_in_owner())
+        return -EBADF; /* the engine's: as if not open */
+    return sys_call1(SYS_close, fd);
+}
+
+static long fds_dup_onto(int oldfd, int newfd, int flags, int is_dup2)
+{
+    if (engine_fds_is_own(oldfd) && engine_fds_in_owner())
+        return -EBADF;
+    struct engine_fds_hold h;
+    long rc = engine_fds_claim(newfd, &h);
+    if (rc == 0)
+        rc = is_dup2 ? sys_call2(SYS_dup2, oldfd, newfd) : sys_call3(SYS_dup3, oldfd, newfd, flags);
+    else
+        rc = -EBUSY; /* the engine's could not move: Linux's dup2 answer to a race */
+    engine_fds_release(&h);
+    return rc;
+}
+
+/* close_range over [first, last] but the engine's numbers, under the lock so
+ * that none is made in the range meanwhile. */
+static long fds_close_range(unsigned first, unsigned last, int flags)
+{
+    if (first > last)
+        return sys_call3(SYS_close_range, first, last, flags);
+    struct engine_fds_hold h;
+    engine_fds_hold(&h);
+    int own[32];
+    int n = engine_fds_in_owner() ? engine_fds_numbers(own, 32) : 0;
+    long rc = 0;
+    unsigned lo = first;
+    int done = 0;
+    for (int i = 0; i < n && rc == 0 && !done; i++) {
+        unsigned e = (unsigned)own[i];
+        if (e < lo || e > last)
+            continue;
+        if (e > lo)
+            rc = sys_call3(SYS_close_range, lo, e - 1, flags);
+        if (e == last)
+            done = 1;
+        lo = e + 1;
+    }
+    if (rc == 0 && !done)
+        rc = sys_call3(SYS_close_range, lo, last, flags);
+    engine_fds_release(&h);
+    return rc;
+}
+
+struct fds_closefrom {
+    int low, listing;
+};
+
+static void fds_close_listed(int fd, void *arg)
+{
+    const struct fds_closefrom *c = arg;
+    if (fd >= c->low && fd != c->listing)
+        fds_close(fd);
+}
+
+static int fds_errno(long rc)
+{
+    if (rc < 0 && rc > -4096) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return (int)rc;
+}
+
+ENGINE_API int close(int fd)
+{
+    if (engine_fds_is_own(fd) && engine_fds_in_owner()) {
+        errno = EBADF;
+        return -1;
+    }
+    if (fds_state.real_close) /* libc's: a cancellation point */
+        return fds_state.real_close(fd);
+    return fds_errno(sys_call1(SYS_close, fd));
+}
+
+ENGINE_API int dup2(int oldfd, int newfd)
+{
+    return fds_errno(fds_dup_onto(oldfd, newfd, 0, 1));
+}
+
+ENGINE_API int dup3(int oldfd, int newfd, int flags)
+{
+    return fds_errno(fds_dup_onto(oldfd, newfd, flags, 0));
+}
+
+ENGINE_API int close_range(unsigned int first, unsigned int last, int flags)
+{
+    return fds_errno(fds_close_range(first, last, flags));
+}
+
+ENGINE_API void closefrom(int lowfd)
+{
+    struct fds_closefrom c = {lowfd < 0 ? 0 : lowfd, -1};
+    if (fds_close_range((unsigned)c.low, ~0U, 0) == 0)
+        return;
+    /* a kernel without close_range: close what /proc/self/fd lists */
+    procfs_each_number("/proc/self/fd", fds_close_listed, &c, &c.listing);
+}
+
+/* syscall(2) with SYS_close, SYS_dup2, SYS_dup3 or SYS_close_range (pid.c's
+ * wrapper passes them here); the kernel's convention, -errno. */
+long fds_syscall(long n, long a, long b, long c)
+{
+    switch (n) {
+    case SYS_close:
+        return fds_close((int)a);
+    case SYS_dup2:
+        return fds_dup_onto((int)a, (int)b, 0, 1);
+    case SYS_dup3:
+        return fds_dup_onto((int)a, (int)b, (int)c, 0);
+    default:
+        return fds_close_range((unsigned)a, (unsigned)b, (int)c);
+    }
 }
 
 static void fds_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
@@ -243,13 +582,14 @@ static void fds_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
     if (ev == DMTCP_EVENT_PRECHECKPOINT)
         fds_save();
     else if (ev == DMTCP_EVENT_RESUME)
-        fds_release_copies();
+        fds_release();
     else if (ev == DMTCP_EVENT_RESTART)
         fds_restore();
 }
 
 void fds_plugin_init(void)
 {
+    fds_state.real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
     static const struct engine_plugin p = {"fds", fds_hook};
     plugin_register_builtin(&p);
 }

@@ -172,6 +172,12 @@ ENGINE_API long syscall(long n, ...)
     case SYS_tkill:
         rc = sys_call2(n, pid_to_real((pid_t)a), b);
         break;
+    case SYS_close:
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_close_range:
+        rc = fds_syscall(n, a, b, c); /* the engine's descriptors stay out of reach */
+        break;
     default:
         rc = sys_call6(n, a, b, c, d, e, f);
         break;

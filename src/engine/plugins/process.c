@@ -2,7 +2,8 @@
  * process.c — process-wide attributes that live in the kernel: the working
  * directory, the umask and the resource limits.  Saved at PRECHECKPOINT,
  * set again at RESTART (a hard limit above what an unprivileged user may set
- * stays at the restarting user's hard limit, with a warning).
+ * stays at the restarting user's hard limit).  RLIMIT_NOFILE is the fds
+ * plugin's to set, after the descriptors.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static void process_restore(void)
         engine_warn("cannot return to the working directory %s: %s", process_state.cwd, strerror(errno));
     umask(process_state.umask);
     for (int i = 0; i < RLIM_NLIMITS; i++) {
+        if (i == RLIMIT_NOFILE)
+            continue; /* fds.c sets it once the descriptors are back: it may be below some of them */
         struct rlimit cur;
         getrlimit((__rlimit_resource_t)i, &cur);
         if (cur.rlim_cur == process_state.limits[i].rlim_cur && cur.rlim_max == process_state.limits[i].rlim_max)
