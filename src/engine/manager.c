@@ -114,7 +114,7 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
 
 static void manager_kill_self(void)
 {
-    kill(pid_real_pid(), SIGKILL);
+    sys_call2(SYS_kill, pid_real_pid(), SIGKILL);
     for (;;)
         pause();
 }
@@ -380,9 +380,8 @@ static void manager_handle(uint16_t type, const void *buf, long n)
 static void *manager_main(void *arg)
 {
     (void)arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    uint64_t all = ~0ull; /* the checkpoint signal too: raw, past the engine's filter */
+    sys_call4(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
     prctl(PR_SET_NAME, "stasis:ckpt");
     manager_tls_is_manager = 1;
     for (;;) {
@@ -427,11 +426,10 @@ int manager_start(void)
      * with every signal blocked (a thread inherits its creator's mask), not
      * just blocks them once it runs — until then a process-directed signal
      * could be handed to it. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    uint64_t all = ~0ull, old = 0;
+    sys_call4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
     int rc = pthread_create(&th, &at, manager_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sys_call4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
     pthread_attr_destroy(&at);
     return -rc;
 }

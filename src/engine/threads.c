@@ -107,7 +107,7 @@ void threads_critical_leave(void)
     si.si_signo = engine_config.ckpt_signal;
     si.si_code = SI_QUEUE;
     si.si_pid = sys_getpid();
-    si.si_uid = getuid();
+    si.si_uid = (uid_t)sys_call0(SYS_getuid);
     si.si_value.sival_int = value;
     sys_call4(SYS_rt_tgsigqueueinfo, si.si_pid, sys_gettid(), si.si_signo, &si);
 }
@@ -257,7 +257,7 @@ int threads_suspend_all(void)
             si.si_signo = engine_config.ckpt_signal;
             si.si_code = SI_QUEUE;
             si.si_pid = pid;
-            si.si_uid = getuid();
+            si.si_uid = (uid_t)sys_call0(SYS_getuid);
             si.si_value.sival_int = (THREADS_SIG_MAGIC << 16) | slot;
             long rc = sys_call4(SYS_rt_tgsigqueueinfo, pid, tids[i], engine_config.ckpt_signal, &si);
             if (rc < 0) {
