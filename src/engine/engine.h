@@ -211,6 +211,7 @@ void fds_plugin_init(void);
 void signals_plugin_init(void);
 void process_plugin_init(void);
 void pid_plugin_init(void);
+void timer_thread_plugin_init(void);
 
 /* signals.c: the engine's own access to the real sigaction */
 int signals_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);

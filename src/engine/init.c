@@ -172,6 +172,7 @@ __attribute__((constructor)) static void engine_init(void)
     process_plugin_init();
     fds_plugin_init();
     signals_plugin_init();
+    timer_thread_plugin_init();
     if (threads_install_handler() < 0) {
         engine_warn("cannot install the checkpoint signal handler (signal %d); running without checkpoints",
                     engine_config.ckpt_signal);
