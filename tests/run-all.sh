@@ -11,13 +11,15 @@
 #   tests/scenarios/foreign-programs.sh   python3 and bash checkpointed mid-run
 #   tests/images/*.sh        image validation tests
 #   tests/incremental/*.sh   incremental checkpoints: chains, compaction, refusals
+#   tests/delayresume/*.sh   delayed resume
+#   tests/liveness/*.sh      nothing hangs: unparkable threads, -k always kills
 # A unit test or script that exits non-zero without printing a FAIL line, or
 # prints no result line at all, is counted as a failure here.
 #
 # STASIS_TEST_FILTER (an extended regex) selects tests: scenario runs by
 # "name/mode" (e.g. "heap", "/restart2$"), foreign programs by
 # "foreign-python3/kill-restart", unit tests and scripts by "unit/NAME" and
-# "cli/NAME.sh" / "images/NAME.sh" / "incremental/NAME.sh".
+# "cli/NAME.sh" / "images/NAME.sh" / "incremental/NAME.sh" / "liveness/NAME.sh".
 
 set -u
 
@@ -80,6 +82,7 @@ run_piece foreign-programs 0 "$ROOT/tests/scenarios/foreign-programs.sh"
 run_scripts tests/images images
 run_scripts tests/incremental incremental
 run_scripts tests/delayresume delayresume
+run_scripts tests/liveness liveness
 run_scripts tests/plugins plugins
 
 passed=$(grep -c '^PASS' "$RESULTS")
