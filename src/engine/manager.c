@@ -219,7 +219,7 @@ ENGINE_API int dmtcp_local_barrier(const char *name)
  * are still in the previous checkpoint's handler).  It lasts as long as the
  * program wants — that is what the calls promise — but the coordinator can
  * still kill the process, and past STASIS_SUSPEND_TIMEOUT the wait is said. */
-static void manager_wait_holds(int *counter, int sign_up, uint64_t generation, const char *who)
+static void manager_wait_holds(int *counter, int is_hold, uint64_t generation, const char *who)
 {
     struct timespec ts = {0, 50 * 1000 * 1000}, start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -228,8 +228,6 @@ static void manager_wait_holds(int *counter, int sign_up, uint64_t generation, c
         int n = atomic_load(counter);
         if (n <= 0)
             break;
-        if (sign_up) /* threads may not enter new sections from now on */
-            atomic_store(&manager_state.suspending, 1);
         sys_futex_wait(counter, n, &ts);
         manager_poll_kill();
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -238,7 +236,7 @@ static void manager_wait_holds(int *counter, int sign_up, uint64_t generation, c
             said = 1;
             engine_warn("checkpoint %llu of %s waits for %s; it goes on when %s", (unsigned long long)generation,
                         engine_config.program, who,
-                        sign_up ? "the program calls dmtcp_enable_ckpt() or releases the hold"
+                        is_hold ? "the program calls dmtcp_enable_ckpt() or releases the hold"
                                 : "the window closes (dmtcp_checkpoint_unblock_resume)");
         }
     }
@@ -248,7 +246,7 @@ static void manager_wait_no_disable(uint64_t generation)
 {
     manager_wait_holds(&threads_state.in_handler, 0, generation,
                        "threads still held after the previous checkpoint (a delayed-resume window)");
-    atomic_store(&manager_state.suspending, 1);
+    atomic_store(&manager_state.suspending, 1); /* no new dmtcp_disable_ckpt() sections from now on */
     manager_wait_holds(&manager_state.disable_count, 1, generation,
                        "a dmtcp_disable_ckpt() section or a checkpoint hold to end");
 }
