@@ -40,12 +40,14 @@ $(BUILD)/%.o: %.S $(BUILD)/%.d
 	$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The engine: preloaded into the user's program.  Only dmtcp_* and the libc
-# wrappers are exported; everything it links is private to it.
+# wrappers are exported; everything it links is private to it.  -Bsymbolic:
+# the engine's calls to its own exported functions (gettid, kill, malloc…)
+# stay its own even when the program defines a function of the same name.
 ENGINE_COMMON := $(BUILD)/src/common/proto.o
 lib/libdmtcp.so: $(ENGINE_OBJ) $(ENGINE_COMMON) src/engine/exports.map
 	@mkdir -p lib
 	$(CC) -shared -o $@ $(ENGINE_OBJ) $(ENGINE_COMMON) -Wl,--version-script=src/engine/exports.map \
-	    -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-Bstatic -lzstd -Wl,-Bdynamic -ldl -lpthread
+	    -Wl,--exclude-libs,ALL -Wl,-Bsymbolic -Wl,-z,now -Wl,-Bstatic -lzstd -Wl,-Bdynamic -ldl -lpthread
 
 lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) $(BUILD)/lib/libdmtcp_delayresume.so.d
 	@mkdir -p lib $(BUILD)/lib

@@ -12,13 +12,15 @@
 #   tests/images/*.sh        image validation tests
 #   tests/incremental/*.sh   incremental checkpoints: chains, compaction, refusals
 #   tests/security/*.sh      files other users can plant or offer (some need root)
+#   tests/delayresume/*.sh   delayed resume
+#   tests/liveness/*.sh      nothing hangs: unparkable threads, -k always kills
 # A unit test or script that exits non-zero without printing a FAIL line, or
 # prints no result line at all, is counted as a failure here.
 #
 # STASIS_TEST_FILTER (an extended regex) selects tests: scenario runs by
 # "name/mode" (e.g. "heap", "/restart2$"), foreign programs by
 # "foreign-python3/kill-restart", unit tests and scripts by "unit/NAME" and
-# "cli/NAME.sh" / "images/NAME.sh" / "incremental/NAME.sh" / "security/NAME.sh".
+# "cli/NAME.sh" / "images/NAME.sh" / "incremental/NAME.sh" / "liveness/NAME.sh" / "security/NAME.sh".
 
 set -u
 
@@ -81,6 +83,7 @@ run_piece foreign-programs 0 "$ROOT/tests/scenarios/foreign-programs.sh"
 run_scripts tests/images images
 run_scripts tests/incremental incremental
 run_scripts tests/delayresume delayresume
+run_scripts tests/liveness liveness
 run_scripts tests/plugins plugins
 run_scripts tests/security security
 

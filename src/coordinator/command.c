@@ -130,8 +130,8 @@ static void command_quit(struct coord *c, struct coord_conn *k)
     worker_kill_all(c);
     command_reply(c, k, 0, "coordinator exiting");
     coord_info("quit requested by %s", k->peer_addr);
-    c->quitting = 1;
-    c->quit_deadline_ms = coord_now_ms() + 2000;
+    c->quitting = 1; /* once every worker has left or been killed (kill.c) */
+    c->quit_deadline_ms = coord_now_ms() + 2000 + (int64_t)c->opt.kill_timeout * 1000;
 }
 
 static void command_interval(struct coord *c, struct coord_conn *k, uint32_t secs)

@@ -143,6 +143,7 @@ static void conn_accept_one(struct coord *c, int fd)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     k->fd = fd;
+    k->pidfd = -1;
     k->id = ++c->next_id;
     k->accepted_ms = coord_now_ms();
     conn_peer_name(fd, k->peer_addr, sizeof(k->peer_addr));
@@ -177,6 +178,8 @@ void conn_drop(struct coord *c, struct coord_conn *k, const char *why)
 static void conn_free(struct coord_conn *k)
 {
     close(k->fd);
+    if (k->pidfd >= 0)
+        close(k->pidfd);
     free(k->in);
     free(k->out);
     free(k);
@@ -453,7 +456,7 @@ static int conn_should_exit(struct coord *c, int64_t now)
         for (int i = 0; i < c->nconns; i++)
             if (!c->conns[i]->dead && c->conns[i]->out_len > c->conns[i]->out_off)
                 pending = 1;
-        return !pending || now >= c->quit_deadline_ms;
+        return (!pending && !kill_pending(c)) || now >= c->quit_deadline_ms;
     }
     if (c->opt.timeout > 0 && c->nconns == 0 && c->idle_since_ms &&
         now - c->idle_since_ms >= (int64_t)c->opt.timeout * 1000) {
@@ -468,7 +471,7 @@ static int conn_poll_timeout(const struct coord *c, int64_t now)
     int64_t t = 1000;
     if (c->next_ckpt_ms && c->next_ckpt_ms - now < t)
         t = c->next_ckpt_ms - now;
-    if (c->quitting)
+    if (c->quitting || kill_pending(c))
         t = 50;
     return t < 0 ? 0 : (int)t;
 }
@@ -539,6 +542,7 @@ int conn_loop(struct coord *c)
         conn_reap(c);
         now = coord_now_ms();
         conn_check_hello_timeouts(c, now);
+        kill_check(c, now);
         ckpt_timer(c);
         conn_reap(c);
         if (c->nconns > 0)

@@ -7,7 +7,7 @@
  * line), log.c (event log), conn.c (sockets, buffers, dispatch), worker.c
  * (HELLO, join/leave), command.c (dmtcp_command requests), ckpt.c (the
  * checkpoint protocol), restart.c (restart barriers), script.c (the restart
- * script).
+ * script), kill.c (killing workers that do not obey MSG_KILL).
  */
 #ifndef STASIS_COORD_H
 #define STASIS_COORD_H
@@ -33,6 +33,7 @@ struct coord_opts {
     int exit_on_last;
     int kill_after_ckpt;
     int timeout;            /* --timeout seconds; 0 = none */
+    int kill_timeout;       /* --kill-timeout seconds: SIGKILL a worker still there after MSG_KILL */
     int interval;           /* -i seconds; 0 = off */
     int quiet;
 };
@@ -61,6 +62,9 @@ struct coord_conn {
     int ckpt_done;          /* sent CKPT_DONE for the running checkpoint */
     struct msg_plugin_barrier pbarrier; /* plugin barrier it waits at */
     int pbarrier_waiting;
+    int pidfd;              /* the worker's process, when verified on this host (kill.c); -1 */
+    int64_t kill_sent_ms;   /* when MSG_KILL was sent; 0 = not yet */
+    int kill_forced;        /* kill.c acted on a worker that did not leave */
 
     /* command clients */
     int waiting_ckpt;       /* blocked on -bc/-kc until the checkpoint ends */
@@ -163,5 +167,11 @@ int restart_in_progress(const struct coord *c);
 
 /* script.c */
 int script_write(struct coord *c, char *err, size_t cap);
+
+/* kill.c */
+void kill_watch(struct coord *c, struct coord_conn *k);
+void kill_request(struct coord *c, struct coord_conn *k);
+void kill_check(struct coord *c, int64_t now);
+int kill_pending(const struct coord *c);
 
 #endif

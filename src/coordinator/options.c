@@ -32,6 +32,8 @@ static void coord_usage(FILE *f)
 "  --exit-on-last         exit when the last process leaves\n"
 "  --kill-after-ckpt      kill the computation after each checkpoint\n"
 "  --timeout SECONDS      exit after SECONDS with no client connected\n"
+"  --kill-timeout SECONDS a process on this host still connected SECONDS after a\n"
+"                         kill request (-k, -kc, -q) is killed with SIGKILL (default 2)\n"
 "  -i, --interval N       checkpoint every N seconds (0 = never; env\n"
 "                         DMTCP_CHECKPOINT_INTERVAL)\n"
 "  --ckptdir DIR          where processes write images (env DMTCP_CHECKPOINT_DIR;\n"
@@ -116,6 +118,10 @@ static int coord_opt_one(int argc, char **argv, int *i, struct coord_opts *o)
     } else if (M(NULL, "--timeout", &v)) {
         if (r == CLIOPT_YES)
             o->timeout = coord_opt_seconds(v, "invalid timeout '%s': expected seconds >= 0");
+    } else if (M(NULL, "--kill-timeout", &v)) {
+        const char *bad = "invalid --kill-timeout '%s': expected seconds from 1 to 3600";
+        if (r == CLIOPT_YES && ((o->kill_timeout = coord_opt_seconds(v, bad)) < 1 || o->kill_timeout > 3600))
+            coord_usage_error(bad, v);
     } else if (M(NULL, "--ckptdir", &v)) {
         if (r == CLIOPT_YES)
             coord_opt_ckptdir(o, v);
@@ -149,6 +155,7 @@ int coord_parse_options(int argc, char **argv, struct coord_opts *o)
     memset(o, 0, sizeof(*o));
     o->port = PROTO_DEFAULT_PORT;
     o->bind_addr = "127.0.0.1";
+    o->kill_timeout = 2;
     coord_opts_from_env(o);
     int i = 1;
     while (i < argc) {

@@ -88,6 +88,7 @@ static void worker_join(struct coord *c, struct coord_conn *k)
     k->state = h->state == WSTATE_RESTARTING ? WSTATE_RESTARTING : WSTATE_RUNNING;
     k->flags = h->flags;
     c->any_worker_joined = 1;
+    kill_watch(c, k);
     if (k->state == WSTATE_RESTARTING) {
         restart_join(c, k);
     } else {
@@ -185,7 +186,7 @@ void worker_kill_all(struct coord *c)
     for (int i = 0; i < c->nconns; i++) {
         struct coord_conn *k = c->conns[i];
         if (!k->dead && k->role == ROLE_WORKER) {
-            conn_send(c, k, MSG_KILL, NULL, 0);
+            kill_request(c, k);
             n++;
         }
     }

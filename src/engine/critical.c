@@ -6,8 +6,11 @@
  * handlers).  A thread parked while holding one would deadlock whoever runs
  * next and needs it: the manager's plugins, and every thread of a
  * delayed-resume window.  Each wrapper marks the thread busy for the length
- * of the call; a checkpoint signal that arrives meanwhile is acted on as the
- * call returns (threads.c).  The real functions are found with
+ * of the call, under the call's name; a checkpoint signal that arrives
+ * meanwhile is acted on as the call returns, or inside the call when it has
+ * not returned within STASIS_PARK_DEFER_MS — it is then blocked in the
+ * kernel, as fgets() on an empty pipe or system() running a long command
+ * are (threads.c).  The real functions are found with
  * dlsym(RTLD_NEXT), so an allocator the program brings (jemalloc…) is still
  * the one used.  dlsym may itself allocate: a small static arena serves
  * those first calls.
@@ -74,7 +77,7 @@ ENGINE_API void *malloc(size_t n)
     if (critical_resolving)
         return critical_boot_alloc(n);
     CRITICAL_REAL(void *, malloc, (size_t))
-    threads_critical_enter();
+    threads_critical_enter("malloc");
     void *p = real(n);
     threads_critical_leave();
     return p;
@@ -85,7 +88,7 @@ ENGINE_API void free(void *p)
     if (!p || critical_is_boot(p))
         return;
     CRITICAL_REAL(void, free, (void *))
-    threads_critical_enter();
+    threads_critical_enter("free");
     real(p);
     threads_critical_leave();
 }
@@ -95,7 +98,7 @@ ENGINE_API void *calloc(size_t n, size_t size)
     if (critical_resolving)
         return size && n > sizeof critical_boot.arena / size ? NULL : critical_boot_alloc(n * size);
     CRITICAL_REAL(void *, calloc, (size_t, size_t))
-    threads_critical_enter();
+    threads_critical_enter("calloc");
     void *p = real(n, size);
     threads_critical_leave();
     return p;
@@ -111,7 +114,7 @@ ENGINE_API void *realloc(void *old, size_t n)
         return p;
     }
     CRITICAL_REAL(void *, realloc, (void *, size_t))
-    threads_critical_enter();
+    threads_critical_enter("realloc");
     void *p = real(old, n);
     threads_critical_leave();
     return p;
@@ -120,7 +123,7 @@ ENGINE_API void *realloc(void *old, size_t n)
 ENGINE_API int posix_memalign(void **out, size_t align, size_t n)
 {
     CRITICAL_REAL(int, posix_memalign, (void **, size_t, size_t))
-    threads_critical_enter();
+    threads_critical_enter("posix_memalign");
     int rc = real(out, align, n);
     threads_critical_leave();
     return rc;
@@ -129,7 +132,7 @@ ENGINE_API int posix_memalign(void **out, size_t align, size_t n)
 ENGINE_API void *aligned_alloc(size_t align, size_t n)
 {
     CRITICAL_REAL(void *, aligned_alloc, (size_t, size_t))
-    threads_critical_enter();
+    threads_critical_enter("aligned_alloc");
     void *p = real(align, n);
     threads_critical_leave();
     return p;
@@ -138,7 +141,7 @@ ENGINE_API void *aligned_alloc(size_t align, size_t n)
 ENGINE_API void *memalign(size_t align, size_t n)
 {
     CRITICAL_REAL(void *, memalign, (size_t, size_t))
-    threads_critical_enter();
+    threads_critical_enter("memalign");
     void *p = real(align, n);
     threads_critical_leave();
     return p;
@@ -149,7 +152,7 @@ ENGINE_API void *memalign(size_t align, size_t n)
     ENGINE_API type name params                  \
     {                                            \
         CRITICAL_REAL(type, name, params)        \
-        threads_critical_enter();                \
+        threads_critical_enter(#name);           \
         type r = real args;                      \
         threads_critical_leave();                \
         return r;                                \
@@ -173,6 +176,7 @@ CRITICAL_WRAP(int, fgetc, (FILE * f), (f))
 CRITICAL_WRAP(int, getc, (FILE * f), (f))
 CRITICAL_WRAP(ssize_t, getline, (char **l, size_t *n, FILE *f), (l, n, f))
 CRITICAL_WRAP(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))
+CRITICAL_WRAP(ssize_t, __getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f)) /* getline, inlined */
 CRITICAL_WRAP(int, fseek, (FILE * f, long o, int w), (f, o, w))
 CRITICAL_WRAP(long, ftell, (FILE * f), (f))
 CRITICAL_WRAP(int, vfprintf, (FILE * f, const char *fmt, va_list ap), (f, fmt, ap))
@@ -244,7 +248,7 @@ ENGINE_API pid_t fork(void)
 {
     CRITICAL_REAL(pid_t, fork, (void))
     restore_lazy_wait();
-    threads_critical_enter();
+    threads_critical_enter("fork");
     pid_t r = real();
     threads_critical_leave();
     return r;

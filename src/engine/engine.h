@@ -36,6 +36,10 @@ struct engine_config {
     int incremental; /* STASIS_INCREMENTAL: store only pages that changed */
     int full_every;  /* STASIS_FULL_EVERY: at most this many images per chain (default 8) */
     int tmpfile;     /* STASIS_TMPFILE: write images into an unnamed O_TMPFILE first (default 1) */
+    int park_defer_ms;      /* STASIS_PARK_DEFER_MS: a thread inside a libc call that holds a
+                               libc lock is parked inside it after this long (default 100) */
+    int suspend_timeout_ms; /* STASIS_SUSPEND_TIMEOUT (seconds): a checkpoint whose threads are not
+                               all parked by then is abandoned (default 10 s) */
     char libdir[1024];
     char program[256];
 };
@@ -71,6 +75,12 @@ struct thread_rec {
     stack_t altstack;
     char name[16];
     struct engine_ctx ctx;
+    /* the checkpoint that parks it */
+    uint64_t signalled_ns;     /* when the manager sent it the checkpoint signal */
+    const char *critical_call; /* the libc call it was inside (critical.c) when it put off
+                                  parking, or was parked in; NULL = outside any */
+    int deferred;              /* it put off parking until it leaves critical_call */
+    int forced;                /* the manager told it to park even inside critical_call */
 };
 
 struct threads_state {
@@ -82,17 +92,21 @@ struct threads_state {
     pid_t manager_tid;
     int in_handler;    /* futex: threads inside the checkpoint handler */
     int disabled;      /* forked child: the engine stands aside */
+    int collecting;    /* threads are being parked or are parked: checkpoint signals count */
 };
 extern struct threads_state threads_state;
 
 int threads_install_handler(void);
-int threads_suspend_all(void);
+/* Park every user thread: 0, or -errno with the reason (naming the thread
+ * that could not be parked) in why, every parked thread released again.
+ * while_waiting runs every few milliseconds of the wait. */
+int threads_suspend_all(void (*while_waiting)(void), char *why, size_t cap);
 void threads_release_all(void);
 void threads_save_manager(struct thread_rec **out);
 struct thread_rec *threads_find_by_vtid(pid_t vtid);
 struct thread_rec *threads_find_by_pthread(unsigned long th);
 pid_t threads_current_vtid(void);
-void threads_critical_enter(void);
+void threads_critical_enter(const char *call);
 void threads_critical_leave(void);
 void threads_after_fork_child(void);
 
@@ -121,6 +135,11 @@ void engine_fds_restart_done(void);
 int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd);
 /* each entry's number to fn, in directory order; how many, or -errno */
 int procfs_each_number(const char *dir, void (*fn)(int n, void *arg), void *arg, int *listing_fd);
+/* procfs.c: up to cap-1 bytes of a /proc file, NUL-terminated; bytes read or -errno */
+long procfs_read(const char *path, char *buf, size_t cap);
+
+/* thread_report.c: what a thread that was not parked is doing, in words */
+void thread_report_stuck(const struct thread_rec *r, char *out, size_t cap);
 
 /* ---- memory and image (memory.c, image_write.c) ---------------------- */
 struct image_result {
@@ -238,6 +257,7 @@ void fds_plugin_init(void);
 void signals_plugin_init(void);
 void process_plugin_init(void);
 void pid_plugin_init(void);
+void timer_thread_plugin_init(void);
 
 /* signals.c: the engine's own access to the real sigaction */
 int signals_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);

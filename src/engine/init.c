@@ -74,6 +74,22 @@ static int engine_env_int(const char *name, int dflt)
     return *end ? dflt : (int)x;
 }
 
+/* An integer setting from lo to hi; anything else gets the default, with a
+ * warning naming the variable. */
+static int engine_env_bounded(const char *name, int dflt, int lo, int hi, const char *unit)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || x < lo || x > hi) {
+        engine_warn("%s='%s' is not a number of %s from %d to %d; using %d", name, v, unit, lo, hi, dflt);
+        return dflt;
+    }
+    return (int)x;
+}
+
 /* Remove every LD_PRELOAD entry that names libdmtcp*.so (the engine and its
  * plugins) so exec'd children run without the engine. */
 static void engine_strip_preload(void)
@@ -126,6 +142,8 @@ static void engine_read_config(void)
         c->full_every = 8;
     if (c->zstd_level < -7 || c->zstd_level > 19)
         c->zstd_level = 1;
+    c->park_defer_ms = engine_env_bounded("STASIS_PARK_DEFER_MS", 100, 0, 60000, "milliseconds");
+    c->suspend_timeout_ms = engine_env_bounded("STASIS_SUSPEND_TIMEOUT", 10, 1, 86400, "seconds") * 1000;
     engine_env_str(c->libdir, sizeof c->libdir, "STASIS_LIBDIR", "");
     snprintf(c->program, sizeof c->program, "%s", program_invocation_short_name);
     if (proto_secret_load(c->coord_port, c->secret) < 0)
@@ -156,6 +174,7 @@ __attribute__((constructor)) static void engine_init(void)
     process_plugin_init();
     fds_plugin_init();
     signals_plugin_init();
+    timer_thread_plugin_init();
     if (threads_install_handler() < 0) {
         engine_warn("cannot install the checkpoint signal handler (signal %d); running without checkpoints",
                     engine_config.ckpt_signal);

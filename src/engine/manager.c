@@ -3,7 +3,9 @@
  * the checkpoint sequence of this process.
  *
  *   DO_CKPT → wait for dmtcp_disable_ckpt sections to end → PRESUSPEND
- *   → park user threads → barrier SUSPENDED → PRECHECKPOINT → save the
+ *   → park user threads (bounded: threads.c; a checkpoint that cannot park
+ *   them all is abandoned, and goes through the barriers without an image)
+ *   → barrier SUSPENDED → PRECHECKPOINT → save the
  *   manager's own place (ctx_save) → write image → CKPT_DONE → barrier
  *   CHECKPOINTED → RESUME → release threads → RUNNING → barrier RESUMED.
  *   Forked (STASIS_FORKED_CKPT): after ctx_save a copy-on-write child
@@ -103,7 +105,7 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
 
 static void manager_kill_self(void)
 {
-    kill(pid_real_pid(), SIGKILL);
+    sys_call2(SYS_kill, pid_real_pid(), SIGKILL);
     for (;;)
         pause();
 }
@@ -201,26 +203,42 @@ ENGINE_API int dmtcp_local_barrier(const char *name)
     return manager_plugin_barrier(PBARRIER_LOCAL, name);
 }
 
-static void manager_wait_no_disable(void)
+/* A wait the program itself asked for: checkpoints held back by
+ * dmtcp_disable_ckpt() sections or a delayed-resume window (whose threads
+ * are still in the previous checkpoint's handler).  It lasts as long as the
+ * program wants — that is what the calls promise — but the coordinator can
+ * still kill the process, and past STASIS_SUSPEND_TIMEOUT the wait is said. */
+static void manager_wait_holds(int *counter, int is_hold, uint64_t generation, const char *who)
 {
-    struct timespec ts = {0, 50 * 1000 * 1000};
+    struct timespec ts = {0, 50 * 1000 * 1000}, start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int said = 0;
     for (;;) {
-        int n = atomic_load(&threads_state.in_handler);
+        int n = atomic_load(counter);
         if (n <= 0)
             break;
-        sys_futex_wait(&threads_state.in_handler, n, &ts);
+        sys_futex_wait(counter, n, &ts);
         engine_fds_serve();
         manager_poll_kill();
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (!said && ms >= engine_config.suspend_timeout_ms) {
+            said = 1;
+            engine_warn("checkpoint %llu of %s waits for %s; it goes on when %s", (unsigned long long)generation,
+                        engine_config.program, who,
+                        is_hold ? "the program calls dmtcp_enable_ckpt() or releases the hold"
+                                : "the window closes (dmtcp_checkpoint_unblock_resume)");
+        }
     }
-    atomic_store(&manager_state.suspending, 1);
-    for (;;) {
-        int c = atomic_load(&manager_state.disable_count);
-        if (c <= 0)
-            break;
-        sys_futex_wait(&manager_state.disable_count, c, &ts);
-        engine_fds_serve();
-        manager_poll_kill();
-    }
+}
+
+static void manager_wait_no_disable(uint64_t generation)
+{
+    manager_wait_holds(&threads_state.in_handler, 0, generation,
+                       "threads still held after the previous checkpoint (a delayed-resume window)");
+    atomic_store(&manager_state.suspending, 1); /* no new dmtcp_disable_ckpt() sections from now on */
+    manager_wait_holds(&manager_state.disable_count, 1, generation,
+                       "a dmtcp_disable_ckpt() section or a checkpoint hold to end");
 }
 
 /* Threads may enter dmtcp_disable_ckpt() sections again. */
@@ -277,19 +295,41 @@ static void manager_restarted(void)
     manager_state.num_restarts++;
 }
 
+/* The threads could not all be parked (threads.c has let the parked ones
+ * go again): say why, here and to the coordinator, which fails the
+ * checkpoint; pass its barriers so that it can finish; the program runs on.
+ * No image is written and the previous one stays. */
+static void manager_abandon(uint64_t generation, int err, const char *why)
+{
+    engine_warn("checkpoint %llu of %s abandoned: %s; the program runs on and the previous image is untouched",
+                (unsigned long long)generation, engine_config.program, why);
+    struct msg_ckpt_done d;
+    memset(&d, 0, sizeof d);
+    d.status = err;
+    d.generation = generation;
+    snprintf(d.error, sizeof d.error, "checkpoint abandoned: %.480s", why);
+    if (manager_state.connected && proto_send(manager_state.coord_fd, MSG_CKPT_DONE, &d, sizeof d) < 0)
+        manager_lost("send failed");
+    manager_barrier(BARRIER_SUSPENDED);
+    manager_barrier(BARRIER_CHECKPOINTED);
+    manager_state.last_was_restart = 0;
+    manager_after_event(1);
+    dmtcp_event_data_t data = {.is_restart = 0, .generation = generation};
+    plugin_dispatch(DMTCP_EVENT_RUNNING, &data);
+    manager_barrier(BARRIER_RESUMED);
+}
+
 static void manager_checkpoint(uint64_t generation, const char *coord_dir)
 {
     dmtcp_event_data_t data = {.is_restart = 0, .generation = generation};
     manager_state.generation = generation;
     restore_lazy_wait(); /* a lazy restart's memory must be all in first */
-    manager_wait_no_disable();
+    manager_wait_no_disable(generation);
     plugin_dispatch_reverse(DMTCP_EVENT_PRESUSPEND, &data);
-    if (threads_suspend_all() < 0) {
-        struct msg_ckpt_done d = {.status = EOVERFLOW, .generation = generation};
-        snprintf(d.error, sizeof d.error, "too many threads");
-        if (manager_state.connected)
-            proto_send(manager_state.coord_fd, MSG_CKPT_DONE, &d, sizeof d);
-        manager_after_event(1);
+    char why[480];
+    int rc = threads_suspend_all(manager_poll_kill, why, sizeof why);
+    if (rc < 0) {
+        manager_abandon(generation, -rc, why);
         return;
     }
     manager_barrier(BARRIER_SUSPENDED);
@@ -372,9 +412,8 @@ static void manager_handle(uint16_t type, const void *buf, long n)
 static void *manager_main(void *arg)
 {
     (void)arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    uint64_t all = ~0ull; /* the checkpoint signal too: raw, past the engine's filter */
+    sys_call4(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, 8);
     prctl(PR_SET_NAME, "stasis:ckpt");
     manager_tls_is_manager = 1;
     for (;;) {
@@ -423,11 +462,10 @@ int manager_start(void)
      * with every signal blocked (a thread inherits its creator's mask), not
      * just blocks them once it runs — until then a process-directed signal
      * could be handed to it. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    uint64_t all = ~0ull, old = 0;
+    sys_call4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
     int rc = events_engine_thread_create(&th, &at, manager_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sys_call4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
     pthread_attr_destroy(&at);
     return -rc;
 }

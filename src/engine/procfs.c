@@ -1,9 +1,10 @@
 /*
  * procfs.c — listing the numbered entries of a /proc directory (tasks,
- * descriptors) without opendir, which allocates: usable while other threads
- * are parked, and async-signal-safe.
+ * descriptors) without opendir, which allocates, and reading a small /proc
+ * file: usable while other threads are parked, and async-signal-safe.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 
 #include "engine/engine.h"
@@ -54,4 +55,18 @@ int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd)
 {
     struct procfs_list l = {out, cap, 0};
     return procfs_each_number(dir, procfs_list_one, &l, listing_fd) < 0 ? 0 : l.n;
+}
+
+long procfs_read(const char *path, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return -EINVAL;
+    buf[0] = 0;
+    int fd = (int)sys_call3(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fd;
+    long n = sys_call3(SYS_read, fd, buf, cap - 1);
+    sys_call1(SYS_close, fd);
+    buf[n > 0 ? n : 0] = 0;
+    return n;
 }

@@ -10,6 +10,13 @@
  * to the same place (restore.c) and waits the same way.  Returning from the
  * handler lets rt_sigreturn restore every register of the interrupted code.
  *
+ * Parking is bounded.  A thread inside a libc call that holds a libc lock
+ * parks when it leaves the call, or inside it after STASIS_PARK_DEFER_MS
+ * (below, threads_critical_enter).  A checkpoint whose threads are not all
+ * parked within STASIS_SUSPEND_TIMEOUT (a thread that blocks the checkpoint
+ * signal, one stopped by a debugger…) is abandoned: the parked threads go
+ * on, and the reason names the first thread missing (thread_report.c).
+ *
  * Everything here that runs in the handler is async-signal-safe: raw
  * syscalls and atomics only.
  */
@@ -81,35 +88,54 @@ static void threads_wait_release(int seen)
         sys_futex_wait(&threads_state.release_seq, seen, NULL);
 }
 
+static uint64_t threads_now_ns(void)
+{
+    struct timespec ts;
+    sys_call2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* A thread inside malloc, stdio and the like (critical.c) holds libc locks:
- * it is not parked there — a parked lock holder would deadlock the manager's
- * successors and the delayed-resume window — but as soon as it leaves. */
+ * it is not parked there at first — a parked lock holder would block
+ * whoever needs the lock next, the manager's plugins and every thread of a
+ * delayed-resume window — but as soon as it leaves the call.  A call that
+ * does not return within STASIS_PARK_DEFER_MS (fgets on an empty pipe,
+ * system() running a long command) is blocked in the kernel, where the
+ * thread would wait anyway: the manager then marks its record `forced` and
+ * signals it again, and it parks inside the call. */
 static __thread int threads_tls_critical;
+static __thread const char *threads_tls_critical_call; /* the outermost critical call */
 static __thread int threads_tls_deferred; /* signal value to re-send, 0 = none */
 
-void threads_critical_enter(void)
+void threads_critical_enter(const char *call)
 {
-    threads_tls_critical++;
+    if (threads_tls_critical++ == 0)
+        threads_tls_critical_call = call;
+}
+
+static void threads_send(pid_t pid, pid_t tid, int value)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = engine_config.ckpt_signal;
+    si.si_code = SI_QUEUE;
+    si.si_pid = pid;
+    si.si_uid = (uid_t)sys_call0(SYS_getuid);
+    si.si_value.sival_int = value;
+    sys_call4(SYS_rt_tgsigqueueinfo, pid, tid, si.si_signo, &si);
 }
 
 void threads_critical_leave(void)
 {
     if (--threads_tls_critical > 0 || !threads_tls_deferred)
         return;
-    if (threads_state.disabled) { /* a forked child: not under checkpoint control */
-        threads_tls_deferred = 0;
-        return;
-    }
     int value = threads_tls_deferred;
     threads_tls_deferred = 0;
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    si.si_signo = engine_config.ckpt_signal;
-    si.si_code = SI_QUEUE;
-    si.si_pid = sys_getpid();
-    si.si_uid = getuid();
-    si.si_value.sival_int = value;
-    sys_call4(SYS_rt_tgsigqueueinfo, si.si_pid, sys_gettid(), si.si_signo, &si);
+    /* a forked child is not under checkpoint control, and an abandoned
+     * checkpoint wants nobody any more */
+    if (threads_state.disabled || !atomic_load(&threads_state.collecting))
+        return;
+    threads_send(sys_getpid(), sys_gettid(), value);
 }
 
 /* A sleep the checkpoint signal interrupted goes on sleeping.
@@ -143,25 +169,51 @@ static void threads_resume_sleep(ucontext_t *uc)
     g[REG_RIP] -= 2;
 }
 
+/* This thread's record in the checkpoint that is parking threads: the one
+ * the signal names, or (a signal left over from an abandoned checkpoint,
+ * which a new one of the same non-real-time signal merged into) the one
+ * with its tid.  -1 when it has none yet: its own signal follows. */
+__attribute__((noinline)) static int threads_my_slot(int slot) /* not inlined: ctx_save below */
+{
+    pid_t me = sys_gettid();
+    int n = atomic_load(&threads_state.nrecs);
+    if (slot > 0 && slot < n && threads_state.recs[slot].real_tid == me)
+        return slot;
+    for (int i = 1; i < n; i++)
+        if (threads_state.recs[i].in_use && threads_state.recs[i].real_tid == me)
+            return i;
+    return -1;
+}
+
 static void threads_on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     if (si->si_code != SI_QUEUE || (si->si_value.sival_int >> 16) != THREADS_SIG_MAGIC ||
         si->si_pid != sys_getpid())
         return; /* not ours: the application sent the checkpoint signal itself */
-    int slot = si->si_value.sival_int & 0xffff;
-    if (slot >= ENGINE_MAX_THREADS)
-        return;
     if (threads_state.disabled)
         return;
-    if (threads_tls_critical > 0) {
+    /* release_seq before collecting: a checkpoint that ends (or is
+     * abandoned) clears collecting first, then bumps release_seq, so a
+     * thread that sees collecting set waits for a bump still to come */
+    int seen = atomic_load(&threads_state.release_seq);
+    if (!atomic_load(&threads_state.collecting))
+        return; /* left over from an abandoned checkpoint */
+    int slot = threads_my_slot(si->si_value.sival_int & 0xffff);
+    if (slot < 0)
+        return;
+    struct thread_rec *r = &threads_state.recs[slot];
+    if (threads_tls_critical > 0 && !atomic_load(&r->forced)) {
+        r->critical_call = threads_tls_critical_call;
+        atomic_store(&r->deferred, 1);
         threads_tls_deferred = si->si_value.sival_int;
         return;
     }
+    threads_tls_deferred = 0; /* parked now: nothing to re-send as the call returns */
+    r->critical_call = threads_tls_critical > 0 ? threads_tls_critical_call : NULL;
+    int is_main = r->is_main;
     atomic_fetch_add(&threads_state.in_handler, 1);
     int saved_errno = errno;
-    struct thread_rec *r = &threads_state.recs[slot];
-    int seen = atomic_load(&threads_state.release_seq);
     threads_record_self(r);
     signals_thread_dequeue(slot);
     if (ctx_save(&r->ctx) == 0) {
@@ -170,7 +222,7 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
         sys_futex_wake(&threads_state.parked, 1);
     }
     threads_wait_release(seen);
-    signals_thread_requeue(slot, r->is_main);
+    signals_thread_requeue(slot, is_main);
     dmtcp_event_data_t data = {.is_restart = manager_state.last_was_restart,
                                .generation = manager_state.generation};
     plugin_dispatch(DMTCP_EVENT_THREAD_RESUME, &data);
@@ -223,11 +275,18 @@ void threads_save_manager(struct thread_rec **out)
     *out = &threads_state.recs[0];
 }
 
-int threads_suspend_all(void)
+/* The table of the last checkpoint (or restart), kept while a new one is
+ * collected: the ids of a thread an abandoned checkpoint could not park
+ * come from here (pid.c translates with them after a restart). */
+static struct {
+    struct thread_rec recs[ENGINE_MAX_THREADS];
+    int nrecs;
+} threads_previous;
+
+static void threads_begin(pid_t me)
 {
-    static int tids[ENGINE_MAX_THREADS];
-    pid_t pid = sys_getpid();
-    pid_t me = sys_gettid();
+    threads_previous.nrecs = threads_state.nrecs;
+    memcpy(threads_previous.recs, threads_state.recs, sizeof(threads_state.recs[0]) * (size_t)threads_state.nrecs);
     memset(threads_state.recs, 0, sizeof(threads_state.recs[0]) * (size_t)threads_state.nrecs);
     atomic_store(&threads_state.parked, 0);
     threads_state.nrecs = 1;
@@ -236,58 +295,144 @@ int threads_suspend_all(void)
     mgr->in_use = 1;
     mgr->is_manager = 1;
     threads_state.manager_tid = me;
-    int signalled = 0;
-    for (;;) {
-        int n = procfs_list_numbers("/proc/self/task", tids, ENGINE_MAX_THREADS, NULL);
-        int fresh = 0;
-        for (int i = 0; i < n; i++) {
-            if (tids[i] == me || threads_rec_for_tid(tids[i]))
-                continue;
-            if (threads_state.nrecs >= ENGINE_MAX_THREADS) {
-                engine_warn("more than %d threads; checkpoint aborted", ENGINE_MAX_THREADS - 1);
-                return -EOVERFLOW;
-            }
-            int slot = threads_state.nrecs++;
-            struct thread_rec *r = &threads_state.recs[slot];
-            r->in_use = 1;
-            r->real_tid = tids[i];
-            r->is_main = (tids[i] == pid);
-            siginfo_t si;
-            memset(&si, 0, sizeof si);
-            si.si_signo = engine_config.ckpt_signal;
-            si.si_code = SI_QUEUE;
-            si.si_pid = pid;
-            si.si_uid = getuid();
-            si.si_value.sival_int = (THREADS_SIG_MAGIC << 16) | slot;
-            long rc = sys_call4(SYS_rt_tgsigqueueinfo, pid, tids[i], engine_config.ckpt_signal, &si);
-            if (rc < 0) {
-                r->in_use = 0;
-                continue;
-            }
-            signalled++;
-            fresh++;
-        }
-        if (!fresh && atomic_load(&threads_state.parked) >= signalled)
-            break;
-        while (atomic_load(&threads_state.parked) < signalled) {
-            int cur = atomic_load(&threads_state.parked);
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            if (sys_futex_wait(&threads_state.parked, cur, &ts) == -ETIMEDOUT) {
-                for (int i = 1; i < threads_state.nrecs; i++) {
-                    struct thread_rec *r = &threads_state.recs[i];
-                    if (atomic_load(&r->in_use) == 1 && threads_is_gone(pid, r->real_tid)) {
-                        r->in_use = 0;
-                        signalled--;
-                    }
-                }
+    atomic_store(&threads_state.collecting, 1);
+}
+
+/* Give up: every parked thread goes on; a thread not parked keeps the ids
+ * it had in the previous table (or its own tid, if it is newer). */
+static void threads_abandon(void)
+{
+    atomic_store(&threads_state.collecting, 0);
+    threads_release_all();
+    for (int i = 1; i < threads_state.nrecs; i++) {
+        struct thread_rec *r = &threads_state.recs[i];
+        if (atomic_load(&r->in_use) != 1)
+            continue;
+        r->vtid = r->real_tid;
+        for (int j = 1; j < threads_previous.nrecs; j++) {
+            const struct thread_rec *p = &threads_previous.recs[j];
+            if (p->in_use && p->real_tid == r->real_tid) {
+                r->vtid = p->vtid;
+                r->fs_base = p->fs_base;
+                r->tid_address = p->tid_address;
+                break;
             }
         }
     }
-    return 0;
+}
+
+/* Send the checkpoint signal to every thread not signalled yet; how many. */
+static int threads_signal_new(pid_t pid, pid_t me, int *signalled)
+{
+    static int tids[ENGINE_MAX_THREADS];
+    int n = procfs_list_numbers("/proc/self/task", tids, ENGINE_MAX_THREADS, NULL);
+    int fresh = 0;
+    for (int i = 0; i < n; i++) {
+        if (tids[i] == me || threads_rec_for_tid(tids[i]))
+            continue;
+        if (threads_state.nrecs >= ENGINE_MAX_THREADS)
+            return -EOVERFLOW;
+        int slot = threads_state.nrecs;
+        struct thread_rec *r = &threads_state.recs[slot];
+        r->real_tid = tids[i];
+        r->is_main = (tids[i] == pid);
+        r->signalled_ns = threads_now_ns();
+        atomic_store(&r->in_use, 1);
+        atomic_store(&threads_state.nrecs, slot + 1);
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        si.si_signo = engine_config.ckpt_signal;
+        si.si_code = SI_QUEUE;
+        si.si_pid = pid;
+        si.si_uid = (uid_t)sys_call0(SYS_getuid);
+        si.si_value.sival_int = (THREADS_SIG_MAGIC << 16) | slot;
+        if (sys_call4(SYS_rt_tgsigqueueinfo, pid, tids[i], engine_config.ckpt_signal, &si) < 0) {
+            r->in_use = 0;
+            continue;
+        }
+        (*signalled)++;
+        fresh++;
+    }
+    return fresh;
+}
+
+/* Threads that put off parking for longer than STASIS_PARK_DEFER_MS are
+ * told to park inside their call; threads that exited are forgotten. */
+static void threads_check_waiting(pid_t pid, int *signalled)
+{
+    uint64_t now = threads_now_ns();
+    uint64_t defer = (uint64_t)engine_config.park_defer_ms * 1000000ull;
+    for (int i = 1; i < threads_state.nrecs; i++) {
+        struct thread_rec *r = &threads_state.recs[i];
+        if (atomic_load(&r->in_use) != 1)
+            continue;
+        if (threads_is_gone(pid, r->real_tid)) {
+            r->in_use = 0;
+            (*signalled)--;
+        } else if (atomic_load(&r->deferred) && !atomic_load(&r->forced) && now - r->signalled_ns >= defer) {
+            atomic_store(&r->forced, 1);
+            threads_send(pid, r->real_tid, (THREADS_SIG_MAGIC << 16) | i);
+        }
+    }
+}
+
+/* The reason for giving up, naming the first thread not parked. */
+static void threads_explain(char *why, size_t cap)
+{
+    int stuck = 0;
+    const struct thread_rec *first = NULL;
+    for (int i = 1; i < threads_state.nrecs; i++)
+        if (atomic_load(&threads_state.recs[i].in_use) == 1 && stuck++ == 0)
+            first = &threads_state.recs[i];
+    if (!first) {
+        snprintf(why, cap, "its threads were not all parked within %d ms (STASIS_SUSPEND_TIMEOUT)",
+                 engine_config.suspend_timeout_ms);
+        return;
+    }
+    char what[320];
+    thread_report_stuck(first, what, sizeof what);
+    int n = snprintf(why, cap, "%s; it was not parked within %d s (STASIS_SUSPEND_TIMEOUT)", what,
+                     (engine_config.suspend_timeout_ms + 999) / 1000);
+    if (stuck > 1 && n > 0 && (size_t)n < cap)
+        snprintf(why + n, cap - (size_t)n, ", nor were %d more threads", stuck - 1);
+}
+
+int threads_suspend_all(void (*while_waiting)(void), char *why, size_t cap)
+{
+    pid_t pid = sys_getpid();
+    pid_t me = sys_gettid();
+    threads_begin(me);
+    uint64_t deadline = threads_now_ns() + (uint64_t)engine_config.suspend_timeout_ms * 1000000ull;
+    int signalled = 0;
+    for (;;) {
+        int fresh = threads_signal_new(pid, me, &signalled);
+        if (fresh < 0) {
+            snprintf(why, cap, "it has more than %d threads", ENGINE_MAX_THREADS - 1);
+            threads_abandon();
+            return fresh;
+        }
+        int cur = atomic_load(&threads_state.parked);
+        if (!fresh && cur >= signalled)
+            return 0;
+        if (cur >= signalled)
+            continue;
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        long rc = sys_futex_wait(&threads_state.parked, cur, &tick);
+        if (while_waiting)
+            while_waiting();
+        if (rc == -ETIMEDOUT) /* nobody parked for a while: look at who is missing */
+            threads_check_waiting(pid, &signalled);
+        if (atomic_load(&threads_state.parked) < signalled && threads_now_ns() >= deadline) {
+            threads_explain(why, cap);
+            threads_abandon();
+            return -ETIMEDOUT;
+        }
+    }
 }
 
 void threads_release_all(void)
 {
+    atomic_store(&threads_state.collecting, 0);
     atomic_fetch_add(&threads_state.release_seq, 1);
     sys_futex_wake(&threads_state.release_seq, 0x7fffffff);
 }

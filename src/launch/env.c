@@ -68,5 +68,7 @@ void launch_set_env(const struct launch_opts *o, const struct launch_paths *p,
         setenv("STASIS_INCREMENTAL", "1", 1);
     if (o->full_every)
         setenv("STASIS_FULL_EVERY", o->full_every, 1);
+    if (o->suspend_timeout)
+        setenv("STASIS_SUSPEND_TIMEOUT", o->suspend_timeout, 1);
     setenv("STASIS_LIBDIR", p->libdir, 1);
 }

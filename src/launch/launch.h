@@ -26,6 +26,7 @@ struct launch_opts {
     int incremental;             /* --incremental */
     const char *full_every;      /* --full-every N */
     const char *zstd_level;      /* --zstd-level N */
+    const char *suspend_timeout; /* --suspend-timeout SECONDS */
     char **argv;                 /* PROGRAM ARGS… */
 };
 

@@ -44,6 +44,13 @@ static void launch_usage(FILE *f)
 "                         them) (env STASIS_INCREMENTAL=1; default off)\n"
 "  --full-every N         with --incremental: every Nth image is full, and older\n"
 "                         images of the chain are deleted (env STASIS_FULL_EVERY; default 8)\n"
+"  --suspend-timeout S    a checkpoint whose threads are not all parked within S\n"
+"                         seconds (a thread that blocks the checkpoint signal, one\n"
+"                         stopped by a debugger) is abandoned with a message naming\n"
+"                         the thread; the program runs on (env STASIS_SUSPEND_TIMEOUT;\n"
+"                         default 10).  A thread inside a libc call that holds a libc\n"
+"                         lock (fgets on an empty pipe, system()) is parked inside\n"
+"                         the call after STASIS_PARK_DEFER_MS ms (default 100)\n"
 "\n"
 "Other:\n"
 "  -q, --quiet            no messages from Stasis (STASIS_QUIET=1)\n"
@@ -100,6 +107,11 @@ static int launch_opt_value(int argc, char **argv, int *i, struct launch_opts *o
         if (m == CLIOPT_YES && (cliopt_uint(v, &n) < 0 || n < 1 || n > 64))
             launch_usage_error("invalid --full-every '%s': expected a number from 1 to 64", v);
         o->full_every = v;
+    } else if (M(NULL, "--suspend-timeout")) {
+        int n;
+        if (m == CLIOPT_YES && (cliopt_uint(v, &n) < 0 || n < 1 || n > 86400))
+            launch_usage_error("invalid --suspend-timeout '%s': expected seconds from 1 to 86400", v);
+        o->suspend_timeout = v;
     } else if (M(NULL, "--zstd-level")) {
         int lv;
         const char *num = v && v[0] == '-' ? v + 1 : v;

@@ -29,6 +29,7 @@ clean_env '^DMTCP_'
 RUN_DIR=''    # its directory: scen/ (SCEN_DIR), ckpt/, xdg/, logs
 RUN_ENV=()    # env prefix for everything started for the run
 PORT=''       # its coordinator's port
+STDIN_FIFO='' # the FIFO programs get as stdin (run.sh: SCEN_STDIN: fifo), or ''
 PIDS=()       # background processes started and not yet reaped
 LAST_PID=''   # set by start_bg
 REAPED_RC=0   # set by reap
@@ -78,12 +79,19 @@ wait_exit() {
 }
 
 # start_bg NAME CMD...: starts CMD in the background, in scen/, with stdin
-# from /dev/null and output to NAME.out / NAME.err; sets LAST_PID.
+# from /dev/null (or, when STDIN_FIFO names a FIFO, that FIFO opened
+# read-write, so neither side ever sees end of file) and output to
+# NAME.out / NAME.err; sets LAST_PID.
 start_bg() {
     local name=$1
     shift
-    (cd "$RUN_DIR/scen" && close_inherited_fds && exec "${RUN_ENV[@]}" "$@") \
-        </dev/null >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+    if [ -n "$STDIN_FIFO" ]; then
+        (cd "$RUN_DIR/scen" && close_inherited_fds && exec "${RUN_ENV[@]}" "$@") \
+            0<>"$STDIN_FIFO" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+    else
+        (cd "$RUN_DIR/scen" && close_inherited_fds && exec "${RUN_ENV[@]}" "$@") \
+            </dev/null >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+    fi
     LAST_PID=$!
     PIDS+=("$LAST_PID")
     log "started $name (pid $LAST_PID): $(printf "%q " "$@")"
@@ -190,7 +198,7 @@ run_begin() {
     mkdir -p "$RUN_DIR/scen" "$RUN_DIR/ckpt" && mkdir -m 700 "$RUN_DIR/xdg" || return 1
     RUN_ENV=(env --default-signal "STASIS_SCEN_RUN=$RUN_DIR" "XDG_RUNTIME_DIR=$RUN_DIR/xdg"
         "SCEN_DIR=$RUN_DIR/scen")
-    PORT='' PIDS=() LAST_PID='' IMAGE='' WHY='' SKIP_WHY='' RESTART_OPTS=()
+    PORT='' PIDS=() LAST_PID='' IMAGE='' WHY='' SKIP_WHY='' RESTART_OPTS=() STDIN_FIFO=''
     log "run $1"
 }
 

@@ -45,6 +45,10 @@
 #   // SCEN_ARGS: a b c                      arguments for the program
 #   // SCEN_MODES: plain continue restart    the modes to run (default: the
 #                                            first five above)
+#   // SCEN_STDIN: fifo                      stdin is a FIFO (opened read-write, so
+#       never at end of file) instead of /dev/null, for the launched, plain
+#       and restarted program alike; right after touching `check` the driver
+#       writes the line SCEN_STDIN_LINE (scenario.h) into it.
 #   // SCEN_SELF_CHECKPOINT: yes             the program checkpoints itself
 #       with dmtcp_checkpoint() before it creates `ready`, so the driver skips
 #       the first -bc; the image exists once `ready` does, and every mode then
@@ -70,6 +74,7 @@ SRC=$ROOT/tests/scenarios
 BUILT=$ROOT/build/tests/scenarios
 DEFAULT_MODES="plain continue restart restart2 ckpt-after-restart forked forked-restart raw lazy incremental"
 GENERATIONS=5
+STDIN_LINE='stasis scenario: the line written after check' # = SCEN_STDIN_LINE in scenario.h
 
 ready_or_dead() { [ -e "$RUN_DIR/scen/ready" ] || dead "$1"; }
 
@@ -88,6 +93,10 @@ check_and_expect() {
     echo "$MODE" >"$RUN_DIR/scen/mode"
     touch "$RUN_DIR/scen/check"
     log "touched check"
+    if [ -n "$STDIN_FIFO" ]; then # read-write: never waits for a reader
+        printf '%s\n' "$STDIN_LINE" 1<>"$STDIN_FIFO"
+        log "wrote a line to the stdin FIFO"
+    fi
     wait_exit "$pid" "$name" "$FINISH_TIMEOUT" || return 1
     rc=$REAPED_RC
     failline=$(grep -m1 '^FAIL' "$RUN_DIR/$name.out")
@@ -184,6 +193,14 @@ mode_incremental() {
 
 run_mode() {
     log "scenario $NAME, mode $MODE, binary $SCEN_BIN"
+    case $STDIN_KIND in
+    '') ;;
+    fifo)
+        STDIN_FIFO=$RUN_DIR/stdin
+        mkfifo -m 600 "$STDIN_FIFO" || fail_step "cannot create the FIFO $STDIN_FIFO" || return 1
+        ;;
+    *) fail_step "unknown SCEN_STDIN '$STDIN_KIND' (expected: fifo)" || return 1 ;;
+    esac
     MODE_OPTS=()
     case $MODE in
     forked | forked-restart) MODE_OPTS=(--forked-ckpt) ;;
@@ -213,6 +230,7 @@ read_meta() {
     read -ra SCEN_ARGS <<<"$(meta "$1" SCEN_ARGS)"
     v=$(meta "$1" SCEN_MODES)
     MODES=${v:-$DEFAULT_MODES}
+    STDIN_KIND=$(meta "$1" SCEN_STDIN)
     v=$(meta "$1" SCEN_SELF_CHECKPOINT)
     SELF_CKPT=no
     [ "$v" = yes ] && SELF_CKPT=yes

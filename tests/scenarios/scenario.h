@@ -201,6 +201,37 @@ static inline const char *scen_mode(void)
     return mode;
 }
 
+/* The line the driver writes into stdin, right after `check`, for a
+ * scenario that asks for a FIFO as stdin (// SCEN_STDIN: fifo, run.sh). */
+#define SCEN_STDIN_LINE "stasis scenario: the line written after check"
+
+/* Waits until thread tid sleeps in system call nr (its
+ * /proc/self/task/TID/syscall starts with that number); what names the
+ * call in the failure message. */
+static inline void scen_wait_in_syscall(pid_t tid, long nr, const char *what)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+    uint64_t deadline = scen_now_ns() + SCEN_WAIT_SECONDS * 1000000000ull;
+    for (;;) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            fail_errno("open %s", path);
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        char *end;
+        long cur = strtol(buf, &end, 10);
+        if (end != buf && cur == nr)
+            return;
+        if (scen_now_ns() > deadline)
+            fail("thread %d never blocked in %s (its %s says: %s)", (int)tid, what, path, buf);
+        struct timespec req = { 0, 1000000L }, rem;
+        while (nanosleep(&req, &rem) != 0 && errno == EINTR)
+            req = rem;
+    }
+}
+
 /* ---- memory patterns --------------------------------------------------- */
 
 /* Word i of the pattern for seed: cheap, and different for every word. */

@@ -61,9 +61,17 @@ ENGINE_API pid_t getpid(void)
     return pid_virtual_pid();
 }
 
-ENGINE_API pid_t gettid(void)
+/* The calling thread's id as the program knows it.  The engine asks this,
+ * never gettid(): a program may define its own gettid() (as
+ * syscall(SYS_gettid), say), which would come back here through syscall(). */
+static pid_t pid_current_tid(void)
 {
     return pid_state.translating ? threads_current_vtid() : sys_gettid();
+}
+
+ENGINE_API pid_t gettid(void)
+{
+    return pid_current_tid();
 }
 
 ENGINE_API int kill(pid_t pid, int sig)
@@ -162,7 +170,7 @@ ENGINE_API long syscall(long n, ...)
     case SYS_getpid:
         return pid_virtual_pid();
     case SYS_gettid:
-        return gettid();
+        return pid_current_tid();
     case SYS_kill:
         rc = sys_call2(n, pid_to_real((pid_t)a), b);
         break;
