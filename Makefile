@@ -55,7 +55,7 @@ ZSTD_A := $(shell $(CC) -print-file-name=libzstd.a)
 HELPER_BRK_FLOOR := 0x6000003ff000
 HELPER_CFLAGS := -std=gnu11 $(WARN) -Isrc -O2 -g -ffreestanding -fno-stack-protector -fno-builtin \
     -fpie -mno-red-zone -fno-asynchronous-unwind-tables -nostdlib -static -no-pie
-$(HELPER): $(wildcard src/restart/*.c) $(wildcard src/restart/*.h) $(wildcard src/restart/*.S) src/common/image.h
+$(HELPER): $(wildcard src/restart/*.c) $(wildcard src/restart/*.h) $(wildcard src/restart/*.S) src/common/image.h src/common/proto.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HELPER_CFLAGS) -Wl,-Ttext-segment=0x600000000000 -Wl,-z,noexecstack -Wl,--build-id=none \
 	    -Wl,--section-start=.stasis_brk_floor=$(HELPER_BRK_FLOOR) \

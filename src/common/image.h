@@ -204,6 +204,9 @@ struct restart_info {
     uint64_t helper_end;
     uint32_t lazy;             /* dmtcp_restart --lazy */
     int32_t lazy_pid;          /* the lazy restart's server (helper → engine), 0 if none */
+    int32_t coord_fd;          /* the restart's connection to the coordinator (registered
+                                  with MSG_RESTART_IMAGE), or -1; see docs/protocol.md */
+    uint32_t reserved;
 };
 #define RESTART_INFO_MAGIC 0x52535452u
 
