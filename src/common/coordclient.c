@@ -300,13 +300,18 @@ int coordclient_command(const struct coordclient_addr *a, uint32_t code, uint32_
 static void cc_exec_coordinator(const char *exe, const struct coordclient_addr *a,
                                 const struct coordclient_start *st, const char *portfile)
 {
-    char port[16], interval[16];
-    const char *argv[16];
+    char port[16], interval[16], launcher[16];
+    const char *argv[18];
     int i = 0;
     snprintf(port, sizeof(port), "%d", a->port);
+    /* the program we run (or restore) keeps our pid: if it ends before it
+     * ever joined, the coordinator must not wait for it */
+    snprintf(launcher, sizeof(launcher), "%d", (int)getppid());
     argv[i++] = exe;
     argv[i++] = "--daemon";
     argv[i++] = "--exit-on-last";
+    argv[i++] = "--launcher-pid";
+    argv[i++] = launcher;
     argv[i++] = "-p";
     argv[i++] = port;
     argv[i++] = "--port-file";

@@ -304,6 +304,9 @@ struct restart_info {
     int32_t lazy_pid;          /* the lazy restart's server (helper → engine), 0 if none */
     uint64_t image_dev;        /* identity of the image file dmtcp_restart checked: */
     uint64_t image_ino;        /* the engine reads its plugin sections only from it */
+    int32_t coord_fd;          /* the restart's connection to the coordinator (registered
+                                  with MSG_RESTART_IMAGE), or -1; see docs/protocol.md */
+    uint32_t reserved;
 };
 #define RESTART_INFO_MAGIC 0x52535452u
 

@@ -46,6 +46,9 @@ long proto_payload_size(uint16_t type)
     case MSG_PLUGIN_BARRIER: return sizeof(struct msg_plugin_barrier);
     case MSG_PLUGIN_BARRIER_RELEASE: return sizeof(struct msg_plugin_barrier);
     case MSG_WORKER_STATUS: return sizeof(struct msg_worker_status);
+    case MSG_RESTART_IMAGE: return sizeof(struct msg_restart_image);
+    case MSG_RESTART_FAILED: return sizeof(struct msg_restart_failed);
+    case MSG_RESTART_BACK: return sizeof(struct msg_restart_back);
     default: return -2;
     }
 }

@@ -46,6 +46,12 @@ enum proto_type {
     MSG_WORKER_STATUS = 12, /* worker → coord: state change (e.g. resume delayed) */
     MSG_PLUGIN_BARRIER = 13, /* worker → coord: a plugin reached a named barrier */
     MSG_PLUGIN_BARRIER_RELEASE = 14, /* coord → worker: every peer reached it */
+    MSG_RESTART_IMAGE = 15,  /* dmtcp_restart → coord (command connection): this connection
+                                carries the restart of one image from now on */
+    MSG_RESTART_FAILED = 16, /* restart helper → coord on that connection: the image cannot be
+                                restored; coord → its processes: the restart failed */
+    MSG_RESTART_BACK = 17,   /* restored process → coord on that connection: it is back and
+                                becomes a worker (answered with WELCOME) */
     MSG_TYPE_MAX
 };
 
@@ -178,6 +184,48 @@ struct msg_plugin_barrier {
     uint64_t generation;
     char name[64];
 };
+
+/* A restart's processes: dmtcp_restart opens one command connection per
+ * image before any image is restored and registers it; the connection is
+ * handed to the restart helper and then to the restored process, so the
+ * coordinator hears of every failure (MSG_RESTART_FAILED, or the
+ * connection closing) and ends the restart instead of waiting for it. */
+struct msg_restart_image {
+    uint64_t token;        /* random; the same for every image of one restart */
+    uint64_t comp_id;      /* from the image's header */
+    uint64_t generation;   /* from the image's header */
+    int32_t vpid;          /* the image's process, from its header */
+    int32_t pid;           /* the process that restores it (becomes it) */
+    uint32_t nimages;      /* processes this restart brings back */
+    uint32_t index;        /* this image's place among them, from 0 */
+    uint32_t timeout;      /* seconds the whole restart may take; 0 = coordinator's default */
+    uint32_t reserved;
+    char host[64];         /* where pid runs */
+    char image[1024];      /* absolute path of the image */
+};
+
+struct msg_restart_failed {
+    int32_t status;        /* errno-like cause, 0 when none applies */
+    uint32_t reserved;
+    char reason[768];      /* names the image and what went wrong */
+};
+
+struct msg_restart_back {
+    int32_t vpid;
+    int32_t real_pid;
+    uint64_t generation;
+    char name[64];         /* program name */
+    char host[64];
+};
+
+_Static_assert(sizeof(struct msg_restart_image) == 1136, "msg_restart_image is pinned");
+_Static_assert(offsetof(struct msg_restart_image, nimages) == 32, "msg_restart_image is pinned");
+_Static_assert(offsetof(struct msg_restart_image, host) == 48, "msg_restart_image is pinned");
+_Static_assert(offsetof(struct msg_restart_image, image) == 112, "msg_restart_image is pinned");
+_Static_assert(sizeof(struct msg_restart_failed) == 776, "msg_restart_failed is pinned");
+_Static_assert(offsetof(struct msg_restart_failed, reason) == 8, "msg_restart_failed is pinned");
+_Static_assert(sizeof(struct msg_restart_back) == 144, "msg_restart_back is pinned");
+_Static_assert(offsetof(struct msg_restart_back, name) == 16, "msg_restart_back is pinned");
 
 struct msg_worker_status {
     uint32_t flags;        /* PEER_RESUME_DELAYED … */

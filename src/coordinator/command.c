@@ -127,6 +127,7 @@ static void command_bckpt(struct coord *c, struct coord_conn *k, int kill_after)
 
 static void command_quit(struct coord *c, struct coord_conn *k)
 {
+    restart_fail_all(c, "the coordinator was told to quit (dmtcp_command -q)");
     worker_kill_all(c);
     command_reply(c, k, 0, "coordinator exiting");
     coord_info("quit requested by %s", k->peer_addr);
@@ -162,6 +163,7 @@ void command_handle(struct coord *c, struct coord_conn *k, const struct msg_comm
         break;
     case CMD_KILL: {
         int n = conn_count_workers(c);
+        restart_fail_all(c, "the computation was killed (dmtcp_command -k)");
         worker_kill_all(c);
         command_reply(c, k, 0, "kill sent to %d processes", n);
         break;

@@ -199,6 +199,8 @@ static void conn_reap(struct coord *c)
                 again = 1;
                 if (k->role == ROLE_WORKER)
                     worker_gone(c, k);
+                else if (k->restart_image)
+                    restart_image_gone(c, k);
             }
         }
     }
@@ -310,7 +312,8 @@ static int conn_type_allowed(uint32_t role, uint16_t type)
     if (role == 0)
         return type == MSG_HELLO;
     if (role == ROLE_COMMAND)
-        return type == MSG_COMMAND;
+        return type == MSG_COMMAND || type == MSG_RESTART_IMAGE || type == MSG_RESTART_FAILED ||
+               type == MSG_RESTART_BACK;
     return type == MSG_CKPT_REQUEST || type == MSG_BARRIER || type == MSG_CKPT_DONE ||
            type == MSG_WORKER_STATUS || type == MSG_PLUGIN_BARRIER;
 }
@@ -328,6 +331,8 @@ static void conn_dispatch(struct coord *c, struct coord_conn *k, uint16_t type, 
         worker_hello(c, k, p);
     else if (type == MSG_COMMAND)
         command_handle(c, k, p);
+    else if (k->role == ROLE_COMMAND)
+        restart_image_message(c, k, type, p);
     else
         worker_message(c, k, type, p);
 }
@@ -369,6 +374,9 @@ static void conn_parse(struct coord *c, struct coord_conn *k)
             struct msg_barrier bar;
             struct msg_ckpt_done done;
             struct msg_worker_status ws;
+            struct msg_restart_image ri;
+            struct msg_restart_failed rf;
+            struct msg_restart_back rb;
             unsigned char raw[sizeof(struct msg_ckpt_done)];
         } u;
         memset(&u, 0, sizeof(u));
@@ -544,15 +552,11 @@ int conn_loop(struct coord *c)
         conn_check_hello_timeouts(c, now);
         kill_check(c, now);
         ckpt_timer(c);
+        restart_timer(c);
         conn_reap(c);
         if (c->nconns > 0)
             c->idle_since_ms = 0;
-        if (c->opt.exit_on_last && c->any_worker_joined && conn_count_workers(c) == 0 &&
-            !c->quitting) {
-            coord_info("last process left (--exit-on-last): exiting");
-            c->quitting = 1;
-            c->quit_deadline_ms = now + 2000;
-        }
+        lifetime_check(c, now);
     }
     free(pfd);
     return 0;

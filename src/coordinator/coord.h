@@ -21,6 +21,8 @@
 #define COORD_OUTQ_MAX (4u << 20)    /* a client that lets this much pile up is dropped */
 #define COORD_HELLO_TIMEOUT_MS 10000 /* a client must say HELLO within this */
 #define COORD_MAX_CONNS 4096
+#define COORD_RESTART_TIMEOUT_S 300  /* a restart's time limit when dmtcp_restart gives none */
+#define COORD_RESTART_KILL_MS 5000   /* a process of a failed restart still there after this is killed */
 
 struct coord_opts {
     int port;               /* -p; 0 = any free port */
@@ -36,6 +38,7 @@ struct coord_opts {
     int kill_timeout;       /* --kill-timeout seconds: SIGKILL a worker still there after MSG_KILL */
     int interval;           /* -i seconds; 0 = off */
     int quiet;
+    int launcher_pid;       /* --launcher-pid: the program that started us; 0 = none */
 };
 
 struct coord_conn {
@@ -68,6 +71,12 @@ struct coord_conn {
 
     /* command clients */
     int waiting_ckpt;       /* blocked on -bc/-kc until the checkpoint ends */
+
+    /* a restart's connection (restart_image.c): registered by MSG_RESTART_IMAGE,
+     * then the restored process's own (MSG_RESTART_BACK) */
+    int restart_image;      /* carries an image's restart */
+    uint64_t restart_token; /* its restart; 0 for workers that joined with HELLO alone */
+    uint32_t restart_index; /* its image in the restart */
 };
 
 struct coord_ckpt {
@@ -85,11 +94,37 @@ struct coord_ckpt {
     int nimages, images_cap;
 };
 
-struct coord_restart_group {
+enum restart_image_state { RIMG_MISSING = 0, RIMG_LOADING = 1, RIMG_BACK = 2 };
+
+struct coord_restart_image {
+    char path[1024];
     uint64_t comp_id;
-    uint32_t expected;      /* restart_peers from the HELLOs */
-    uint32_t joined, lost;
+    int32_t vpid;
+    int32_t pid;            /* the process restoring it */
+    int pidfd;              /* that process, or -1 (another host, or unknown) */
+    int state;              /* enum restart_image_state */
+};
+
+/* One restart: the images one dmtcp_restart brings back (token != 0), or,
+ * for clients that only say HELLO RESTARTING, the processes of one
+ * computation id (token 0, no image records). */
+struct coord_restart_group {
+    uint64_t token;
+    uint64_t comp_id;
+    uint32_t expected;      /* processes it brings back */
+    uint32_t joined;        /* images registered, or HELLOs */
     uint32_t barrier;       /* barrier now being collected */
+    int timeout_s;
+    int64_t deadline_ms;    /* the restart fails if not complete by then */
+    struct coord_restart_image *images; /* [expected] when token != 0 */
+};
+
+/* A process of a failed restart, killed if still there at kill_ms. */
+struct coord_straggler {
+    int pidfd;
+    int pid;
+    int64_t kill_ms;
+    char what[1024];        /* the image it was restoring */
 };
 
 struct coord {
@@ -119,6 +154,11 @@ struct coord {
 
     struct coord_restart_group *groups;
     int ngroups;
+    struct coord_straggler *stragglers;
+    int nstragglers;
+
+    int launcher_pidfd;     /* --launcher-pid, or -1 */
+    int launcher_gone;      /* it exited */
 };
 
 /* log.c */
@@ -164,6 +204,26 @@ void restart_join(struct coord *c, struct coord_conn *k);
 void restart_barrier(struct coord *c, struct coord_conn *k, const struct msg_barrier *b);
 void restart_worker_gone(struct coord *c, struct coord_conn *k);
 int restart_in_progress(const struct coord *c);
+struct coord_restart_group *restart_group_of(struct coord *c, const struct coord_conn *k);
+struct coord_restart_group *restart_group_by_token(struct coord *c, uint64_t token);
+struct coord_restart_group *restart_group_add(struct coord *c, uint64_t token, uint64_t comp_id,
+                                              uint32_t expected, int timeout_s);
+void restart_fail(struct coord *c, struct coord_restart_group *g, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void restart_fail_all(struct coord *c, const char *why);
+void restart_try_release(struct coord *c, struct coord_restart_group *g);
+void restart_timer(struct coord *c);
+
+/* restart_image.c: a restart's connections (MSG_RESTART_*) */
+void restart_image_message(struct coord *c, struct coord_conn *k, uint16_t type, const void *p);
+void restart_image_gone(struct coord *c, struct coord_conn *k);
+void restart_image_release(struct coord_restart_group *g);
+void restart_image_doom(struct coord *c, struct coord_restart_group *g);
+void restart_stragglers_timer(struct coord *c);
+
+/* lifetime.c: --exit-on-last and --launcher-pid */
+void lifetime_init(struct coord *c);
+void lifetime_check(struct coord *c, int64_t now);
 
 /* script.c */
 int script_write(struct coord *c, char *err, size_t cap);

@@ -138,6 +138,7 @@ static int main_setup(struct coord *c)
     }
     if (main_signals(c) < 0 || conn_listen(c) < 0)
         return -1;
+    lifetime_init(c); /* while the launcher waits for us, so surely alive */
     if (main_secret(c) < 0)
         return -1;
     if (main_open_log(c) < 0 || main_write_files(c) < 0) {

@@ -29,7 +29,11 @@ static void coord_usage(FILE *f)
 "  --bind ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 = all;\n"
 "                         clients on other hosts need STASIS_COORD_SECRET)\n"
 "  --daemon               run in the background\n"
-"  --exit-on-last         exit when the last process leaves\n"
+"  --exit-on-last         exit when the last process leaves (or the last image of\n"
+"                         a restart fails)\n"
+"  --launcher-pid PID     with --exit-on-last: also exit if PID ends before any\n"
+"                         process joined (dmtcp_launch and dmtcp_restart pass\n"
+"                         their own pid when they start a coordinator)\n"
 "  --kill-after-ckpt      kill the computation after each checkpoint\n"
 "  --timeout SECONDS      exit after SECONDS with no client connected\n"
 "  --kill-timeout SECONDS a process on this host still connected SECONDS after a\n"
@@ -69,6 +73,14 @@ static int coord_opt_seconds(const char *s, const char *what)
     int v;
     if (cliopt_uint(s, &v) < 0)
         coord_usage_error(what, s);
+    return v;
+}
+
+static int coord_opt_pid(const char *s)
+{
+    int v;
+    if (cliopt_uint(s, &v) < 0 || v == 0)
+        coord_usage_error("invalid --launcher-pid '%s': expected a process id", s);
     return v;
 }
 
@@ -129,6 +141,9 @@ static int coord_opt_one(int argc, char **argv, int *i, struct coord_opts *o)
         o->daemon = 1;
     } else if (M(NULL, "--exit-on-last", NULL)) {
         o->exit_on_last = 1;
+    } else if (M(NULL, "--launcher-pid", &v)) {
+        if (r == CLIOPT_YES)
+            o->launcher_pid = coord_opt_pid(v);
     } else if (M(NULL, "--kill-after-ckpt", NULL)) {
         o->kill_after_ckpt = 1;
     } else if (M("-q", "--quiet", NULL)) {

@@ -47,7 +47,7 @@ static void pbarrier_try(struct coord *c, struct coord_conn *k)
     if (pbarrier_group_of(k) == PB_RESTART) { /* wait until the whole computation is back */
         for (int i = 0; i < c->ngroups; i++) {
             const struct coord_restart_group *g = &c->groups[i];
-            if (g->comp_id == k->hello.comp_id && b->scope == PBARRIER_GLOBAL && peers + g->lost < g->expected)
+            if (g->comp_id == k->hello.comp_id && b->scope == PBARRIER_GLOBAL && peers < g->expected)
                 return;
         }
     }

@@ -232,6 +232,15 @@ int manager_start(void);
 int manager_request_checkpoint(void);
 void manager_set_status_flags(uint32_t flags);
 
+/* ---- back with the coordinator after a restart (rejoin.c) ------------ */
+/* Take over the restart's connection fd and say the process is back: 0
+ * when welcomed, -1 when the coordinator is lost; exits if the restart failed. */
+int rejoin_coordinator(int fd);
+/* Exits with status 4 if the coordinator's message says the restart failed. */
+void rejoin_check_message(uint16_t type, const void *buf, long n);
+/* The restart cannot complete: say why and exit with status 4. */
+void rejoin_abort(const char *why) __attribute__((noreturn));
+
 /* ---- plugin dispatch (plugin.c) -------------------------------------- */
 struct engine_plugin {
     const char *name;

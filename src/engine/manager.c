@@ -121,6 +121,7 @@ static long manager_recv(uint16_t *type, void *buf, uint32_t cap)
     }
     if (*type == MSG_KILL)
         manager_kill_self();
+    rejoin_check_message(*type, buf, n); /* the restart this process is part of failed */
     return n;
 }
 
@@ -285,13 +286,17 @@ static void manager_restarted(void)
     sections_load(ri);
     image_file_sweep(image_current_path()); /* what a writer killed before this restart left */
     /* connect first (the socket goes above every user fd), so RESTART hooks
-     * can use plugin barriers with the other restarted processes */
-    int connected = manager_connect(WSTATE_RESTARTING, ri->restart_peers ? ri->restart_peers : 1) == 0;
+     * can use plugin barriers with the other restarted processes; the
+     * connection is the one dmtcp_restart registered for this image */
+    int alone = ri->restart_peers <= 1;
+    int connected = ri->coord_fd >= 0 ? rejoin_coordinator(ri->coord_fd) == 0
+                                      : manager_connect(WSTATE_RESTARTING, alone ? 1 : ri->restart_peers) == 0;
+    if (!connected && !alone)
+        rejoin_abort("cannot reach the coordinator, which the other processes of the restart wait for");
     plugin_dispatch(DMTCP_EVENT_RESTART, &data);
-    if (connected) {
-        manager_barrier(BARRIER_RESTARTED);
-        manager_barrier(BARRIER_REFILLED);
-    }
+    if (connected && (manager_barrier(BARRIER_RESTARTED) < 0 || manager_barrier(BARRIER_REFILLED) < 0) &&
+        !alone)
+        rejoin_abort("lost contact with the coordinator before every process of the restart was back");
     manager_state.num_restarts++;
 }
 

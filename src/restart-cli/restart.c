@@ -7,20 +7,26 @@
  * can write (trust.c), validates every image completely (image_check.c)
  * before anything else,
  * makes sure a coordinator is there (joining or starting one, as
- * dmtcp_launch does), then for each image execs the libc-free restart
- * helper, which becomes the restored process.  The first image is restored
- * in this very process, so its output goes where dmtcp_restart's goes; the
- * others in forked children.  Options given later override earlier ones
- * (dmtcp_restart_script.sh relies on that).
+ * dmtcp_launch does), registers every image of the restart with it on a
+ * connection of its own (join.c), then for each image execs the libc-free
+ * restart helper, which becomes the restored process.  The first image is
+ * restored in this very process, so its output goes where dmtcp_restart's
+ * goes; the others in forked children.  If any image cannot be restored,
+ * the coordinator ends the whole restart and every process of it exits:
+ * this one with status 4 and the reason.  Options given later override
+ * earlier ones (dmtcp_restart_script.sh relies on that).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cliopt.h"
@@ -29,7 +35,10 @@
 #include "common/proto.h"
 #include "restart-cli/chain.h"
 #include "restart-cli/files.h"
+#include "restart-cli/join.h"
 #include "restart-cli/trust.h"
+
+#define RESTART_FAILED_STATUS 4 /* the restart could not complete */
 
 static void restart_usage(FILE *f)
 {
@@ -49,6 +58,9 @@ static void restart_usage(FILE *f)
             "                          the background (env STASIS_LAZY_RESTART=1; needs\n"
             "                          userfaultfd for kernel faults: root, CAP_SYS_PTRACE or\n"
             "                          vm.unprivileged_userfaultfd=1; one full image only)\n"
+            "      --restart-timeout SECONDS\n"
+            "                          a restart that is not complete after SECONDS fails\n"
+            "                          (default %d; env STASIS_RESTART_TIMEOUT)\n"
             "  -q, --quiet             fewer messages from Stasis\n"
             "      --help              this text\n"
             "      --version           print the version\n\n"
@@ -63,7 +75,13 @@ static void restart_usage(FILE *f)
             "files the process ran must be unchanged (same size and modification\n"
             "time): images keep only the pages of them the process changed.  A bad\n"
             "image is refused with a message and exit status 1.  Later options\n"
-            "override earlier ones.\n");
+            "override earlier ones.\n\n"
+            "If one image cannot be restored (a file it mapped is gone, its process\n"
+            "dies, the time limit passes), the whole restart fails: every process\n"
+            "of it exits without running the program, and dmtcp_restart exits with\n"
+            "a message naming the image and the reason, and status 4 (1 when the\n"
+            "image that failed is the first, which dmtcp_restart restores itself).\n",
+            JOIN_DEFAULT_TIMEOUT);
 }
 
 struct restart_opts {
@@ -71,6 +89,7 @@ struct restart_opts {
     enum coordclient_mode mode;
     int quiet;
     int lazy;
+    const char *timeout;
     char **images;
     int nimages;
 };
@@ -118,6 +137,10 @@ static int restart_parse(int argc, char **argv, struct restart_opts *o)
             if (m < 0)
                 goto extra;
             o->lazy = 1;
+        } else if ((m = cliopt_match(argc, argv, &i, NULL, "--restart-timeout", &v)) != CLIOPT_NO) {
+            if (m < 0)
+                goto missing;
+            o->timeout = v;
         } else if ((m = cliopt_match(argc, argv, &i, "-q", "--quiet", NULL)) != CLIOPT_NO) {
             if (m < 0)
                 goto extra;
@@ -156,10 +179,14 @@ static int restart_info_fd(const struct restart_info *ri)
 }
 
 /* Exec the helper for one image: argv is the image's fd, the restart
- * information's, then (incremental images) the plan's and the older images'. */
+ * information's, then (incremental images) the plan's and the older images'.
+ * img is the image's checked descriptor; coord_fd is the image's
+ * registered connection to the coordinator. */
 static void restart_exec(const char *helper, const char *image, int img, struct restart_info *ri,
-                         const struct chain_result *chain)
+                         const struct chain_result *chain, int coord_fd)
 {
+    fcntl(coord_fd, F_SETFD, 0); /* the helper's, then the restored process's */
+    ri->coord_fd = coord_fd;
     if (!realpath(image, ri->image_path))
         snprintf(ri->image_path, sizeof ri->image_path, "%s", image);
     struct stat st;
@@ -195,12 +222,92 @@ static void restart_exec(const char *helper, const char *image, int img, struct 
     exit(1);
 }
 
+/* --restart-timeout, else STASIS_RESTART_TIMEOUT, else the default. */
+static int restart_timeout(const struct restart_opts *o, uint32_t *out)
+{
+    const char *v = o->timeout ? o->timeout : getenv("STASIS_RESTART_TIMEOUT");
+    int t = JOIN_DEFAULT_TIMEOUT;
+    if (v && *v && (cliopt_uint(v, &t) < 0 || t == 0)) {
+        fprintf(stderr, "dmtcp_restart: invalid %s '%s': expected seconds > 0\n",
+                o->timeout ? "--restart-timeout" : "STASIS_RESTART_TIMEOUT", v);
+        return -1;
+    }
+    *out = (uint32_t)t;
+    return 0;
+}
+
+/* Wait (bounded: a registration takes at most a connect and a reply) for
+ * a child to say it registered its image; 0, or -1 if it died first. */
+static int restart_child_registered(int fd)
+{
+    int ms = COORDCLIENT_CONNECT_MS + 2 * COORDCLIENT_REPLY_MS;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c = 0;
+    int n;
+    do
+        n = poll(&p, 1, ms);
+    while (n < 0 && errno == EINTR);
+    return n > 0 && read(fd, &c, 1) == 1 && c == 'R' ? 0 : -1;
+}
+
+/* The child for image i: register it, tell the parent, become its helper. */
+static void restart_child(const struct restart_opts *o, const struct restart_join *j,
+                          const struct image_header *hdrs, const int *fds, const struct chain_result *chains,
+                          const char *helper, struct restart_info *ri, int i, int ready)
+{
+    char err[1024];
+    int fd;
+    if (join_register(j, (uint32_t)i, o->images[i], &hdrs[i], &fd, err, sizeof err) != CC_OK) {
+        fprintf(stderr, "dmtcp_restart: %s\n", err);
+        _exit(1);
+    }
+    if (write(ready, "R", 1) != 1)
+        _exit(1);
+    restart_exec(helper, o->images[i], fds[i], ri, &chains[i], fd);
+}
+
+/* Fork one process per further image; each registers its image and execs
+ * its helper.  All are registered before this process restores image 0;
+ * if one cannot be, the restart is failed through fd0 and we exit. */
+static void restart_start_others(const struct restart_opts *o, const struct restart_join *j,
+                                 const struct image_header *hdrs, const int *fds, const struct chain_result *chains,
+                                 const char *helper, struct restart_info *ri, int fd0)
+{
+    for (int i = 1; i < o->nimages; i++) {
+        int p[2];
+        pid_t pid = pipe2(p, O_CLOEXEC) < 0 ? -1 : fork();
+        if (pid < 0) {
+            char why[1400];
+            snprintf(why, sizeof why, "%s: cannot start its process: %s", o->images[i], strerror(errno));
+            join_fail(fd0, why);
+            fprintf(stderr, "dmtcp_restart: the restart failed: %s\n", why);
+            exit(RESTART_FAILED_STATUS);
+        }
+        if (pid == 0) {
+            close(p[0]);
+            restart_child(o, j, hdrs, fds, chains, helper, ri, i, p[1]);
+        }
+        close(p[1]);
+        if (restart_child_registered(p[0]) < 0) {
+            char why[1400];
+            snprintf(why, sizeof why, "%s: its process (pid %d) could not join the restart", o->images[i],
+                     (int)pid);
+            join_fail(fd0, why);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            fprintf(stderr, "dmtcp_restart: the restart failed: %s\n", why);
+            exit(RESTART_FAILED_STATUS);
+        }
+        close(p[0]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct restart_opts o = {0};
-    if (restart_parse(argc, argv, &o) < 0)
+    struct restart_join j = {.nimages = 0};
+    if (restart_parse(argc, argv, &o) < 0 || restart_timeout(&o, &j.timeout) < 0)
         return 1;
-    struct image_header hdr;
     char err[1024];
     /* One image: its layout is checked here and every block's checksum by
      * the helper as it loads the block (one pass over the data, and no page
@@ -209,10 +316,12 @@ int main(int argc, char **argv)
     int full = o.nimages > 1;
     /* kept until exit or exec (static: not a leak to LeakSanitizer, make asan) */
     static struct chain_result *chains;
+    static struct image_header *hdrs;
     static int *fds;
     chains = calloc((size_t)o.nimages, sizeof *chains);
+    hdrs = calloc((size_t)o.nimages, sizeof *hdrs);
     fds = calloc((size_t)o.nimages, sizeof *fds);
-    if (!chains || !fds) {
+    if (!chains || !hdrs || !fds) {
         fprintf(stderr, "dmtcp_restart: out of memory\n");
         return 1;
     }
@@ -220,9 +329,9 @@ int main(int argc, char **argv)
      * (trust.c): never opened again by its name. */
     for (int i = 0; i < o.nimages; i++) {
         if ((fds[i] = trust_open_image(o.images[i], err, sizeof err)) < 0 ||
-            image_check_fd(fds[i], o.images[i], &hdr, err, sizeof err, full) < 0 ||
-            files_check(o.images[i], fds[i], &hdr, err, sizeof err) < 0 ||
-            chain_plan(o.images[i], fds[i], &hdr, full, &chains[i], err, sizeof err) < 0) {
+            image_check_fd(fds[i], o.images[i], &hdrs[i], err, sizeof err, full) < 0 ||
+            files_check(o.images[i], fds[i], &hdrs[i], err, sizeof err) < 0 ||
+            chain_plan(o.images[i], fds[i], &hdrs[i], full, &chains[i], err, sizeof err) < 0) {
             fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
             return 1;
         }
@@ -275,15 +384,16 @@ int main(int argc, char **argv)
     }
     if (o.ckptdir && !realpath(o.ckptdir, ri.ckptdir))
         snprintf(ri.ckptdir, sizeof ri.ckptdir, "%s", o.ckptdir);
-    for (int i = 1; i < o.nimages; i++) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            fprintf(stderr, "dmtcp_restart: fork: %s\n", strerror(errno));
-            return 1;
-        }
-        if (pid == 0)
-            restart_exec(helper, o.images[i], fds[i], &ri, &chains[i]);
+    j.addr = &addr;
+    j.token = join_new_token();
+    j.nimages = (uint32_t)o.nimages;
+    int fd0;
+    cc = join_register(&j, 0, o.images[0], &hdrs[0], &fd0, err, sizeof err);
+    if (cc != CC_OK) {
+        fprintf(stderr, "dmtcp_restart: %s\n", err);
+        return cc;
     }
-    restart_exec(helper, o.images[0], fds[0], &ri, &chains[0]);
+    restart_start_others(&o, &j, hdrs, fds, chains, helper, &ri, fd0);
+    restart_exec(helper, o.images[0], fds[0], &ri, &chains[0], fd0);
     return 1;
 }

@@ -10,10 +10,12 @@
 #define NR_open 2
 #define NR_close 3
 #define NR_lseek 8
+#define NR_poll 7
 #define NR_mmap 9
 #define NR_mprotect 10
 #define NR_munmap 11
 #define NR_brk 12
+#define NR_sendto 44
 #define NR_pread64 17
 #define NR_mremap 25
 #define NR_exit_group 231
@@ -53,11 +55,25 @@ static inline long rs_syscall6(long n, long a, long b, long c, long d, long e, l
 static inline long rs_brk(unsigned long to) { return rs_syscall6(NR_brk, (long)to, 0, 0, 0, 0, 0); }
 static inline long rs_read(int fd, void *b, unsigned long n) { return rs_syscall6(NR_read, fd, (long)b, (long)n, 0, 0, 0); }
 static inline long rs_write(int fd, const void *b, unsigned long n) { return rs_syscall6(NR_write, fd, (long)b, (long)n, 0, 0, 0); }
+#define RS_MSG_NOSIGNAL 0x4000
+static inline long rs_send(int fd, const void *b, unsigned long n, int flags)
+{
+    return rs_syscall6(NR_sendto, fd, (long)b, (long)n, flags, 0, 0);
+}
 static inline long rs_open(const char *p, int flags) { return rs_syscall6(NR_open, (long)p, flags, 0, 0, 0, 0); }
 static inline long rs_close(int fd) { return rs_syscall6(NR_close, fd, 0, 0, 0, 0, 0); }
 #define RS_SEEK_END 2
 static inline long rs_lseek(int fd, long off, int whence) { return rs_syscall6(NR_lseek, fd, off, whence, 0, 0, 0); }
 static inline long rs_getuid(void) { return rs_syscall6(NR_getuid, 0, 0, 0, 0, 0, 0); }
+struct rs_pollfd {
+    int fd;
+    short events, revents;
+};
+#define RS_POLLIN 1
+static inline long rs_poll(struct rs_pollfd *p, unsigned long n, int ms)
+{
+    return rs_syscall6(NR_poll, (long)p, (long)n, ms, 0, 0, 0);
+}
 static inline long rs_pread(int fd, void *b, unsigned long n, unsigned long off)
 {
     return rs_syscall6(NR_pread64, fd, (long)b, (long)n, (long)off, 0, 0);

@@ -26,6 +26,7 @@
 #include "restart/arch-x86_64.h"
 #include "restart/lazy.h"
 #include "restart/load.h"
+#include "restart/report.h"
 
 #define HELPER_SCRATCH IMAGE_HELPER_WORK_START /* handed to the engine */
 #define HELPER_TMP (IMAGE_HELPER_WORK_START + 0x100000000ull)  /* table and maps; unmapped before the jump */
@@ -86,6 +87,7 @@ static int hs_eq(const char *a, const char *b)
 void hs_say(const char *s)
 {
     rs_write(2, s, hs_len(s));
+    report_note(s, hs_len(s));
 }
 void hs_dec(uint64_t v)
 {
@@ -108,9 +110,16 @@ void hs_hex(uint64_t v)
     b[18] = 0;
     hs_say(b);
 }
+static const char *hs_image; /* the image being restored, once known */
+
 __attribute__((noreturn)) void hs_die(const char *what, const char *detail, long err)
 {
     hs_say("dmtcp_restart: ");
+    if (hs_image) {
+        hs_say("cannot restore ");
+        hs_say(hs_image);
+        hs_say(": ");
+    }
     hs_say(what);
     if (detail) {
         hs_say(" ");
@@ -122,7 +131,7 @@ __attribute__((noreturn)) void hs_die(const char *what, const char *detail, long
         hs_say(")");
     }
     hs_say("\n");
-    rs_exit(1);
+    report_exit(1);
 }
 
 /* 0x and the hex digits of v, as image_check.c prints values */
@@ -489,16 +498,18 @@ void helper_main(long *sp)
     tls[0] = (uint64_t)tls;
     tls[5] = 0x5f535441534953ull;
     rs_syscall6(158 /* arch_prctl */, 0x1002 /* ARCH_SET_FS */, (long)tls, 0, 0, 0, 0);
-    load_init(HELPER_BUFS);
-
-    /* dmtcp_restart's information first: messages name the image */
+    /* The restart information first: failures from here on name the
+     * image and reach the coordinator. */
     static struct restart_info given;
     int rc = hs_read_at(infofd, &given, sizeof given, 0);
     if (rc < 0 || given.magic != RESTART_INFO_MAGIC)
         hs_die("bad restart information from dmtcp_restart", 0, rc);
     given.image_path[sizeof given.image_path - 1] = 0;
+    hs_image = given.image_path;
     hs_image_path = given.image_path;
     load_set_image_path(given.image_path);
+    report_init(given.coord_fd, given.image_path);
+    load_init(HELPER_BUFS);
 
     static struct image_header hdr;
     rc = hs_read_at(img, &hdr, sizeof hdr, 0);
@@ -552,8 +563,10 @@ void helper_main(long *sp)
     }
     hs_move_specials(&hdr, maps, n);
     hs_restore_break(hdr.program_break);
-    for (uint64_t i = 0; i < hdr.nregions; i++)
+    for (uint64_t i = 0; i < hdr.nregions; i++) {
+        report_check(); /* another image may have failed the restart meanwhile */
         hs_map_region(img, &regions[i], strings, regions, hdr.nregions);
+    }
     if (plan_fd >= 0) /* an incremental image: the pages it inherits */
         load_plan(plan_fd, chain_fds, nchain, HELPER_HEAD);
     info->lazy_pid = lazy_start(img);
@@ -569,6 +582,8 @@ void helper_main(long *sp)
         rs_close(hs_shm[i].fd);
     rs_close(img);
     rs_close(infofd);
+    report_check();
+    info->coord_fd = report_fd();
     rs_munmap(HELPER_TMP, tmp_len);
     load_fini();
     helper_jump((char *)HELPER_SCRATCH + IMAGE_PAGE + RESTORE_MAIN_STACK,

@@ -31,6 +31,7 @@
 #include "restart/arch-x86_64.h"
 #include "restart/lazy.h"
 #include "restart/load.h"
+#include "restart/report.h"
 
 #define LAZY_MAX_REGIONS 4096
 #define LAZY_QUIET_MS 2     /* while starting: no fault for this long, then background */
@@ -304,6 +305,7 @@ int lazy_start(int img)
         if (rs_syscall6(110 /* getppid */, 0, 0, 0, 0, 0, 0) != parent)
             rs_exit(0);
         load_set_victim((int)parent);
+        report_forget(); /* the restart's connection is the restored process's */
         lazy_serve(img);
     }
     rs_close(lazy.uffd);

@@ -27,6 +27,7 @@
 #include "common/image_valid.h"
 #include "restart/arch-x86_64.h"
 #include "restart/load.h"
+#include "restart/report.h"
 
 #define LOAD_BLOCK_BYTES ((uint64_t)IMAGE_BLOCK_PAGES * IMAGE_PAGE)
 
@@ -117,9 +118,11 @@ static __attribute__((noreturn)) void load_corrupt(const struct image_region *r)
     hs_say("-");
     load_hex_plain(r->end);
     hs_say(load_victim ? ": the image is corrupt; the restarted program was killed\n" : ": the image is corrupt\n");
-    if (load_victim)
+    if (load_victim) {
         rs_syscall6(62 /* kill */, load_victim, 9 /* SIGKILL */, 0, 0, 0, 0);
-    rs_exit(1);
+        rs_exit(1);
+    }
+    report_exit(1);
 }
 
 static __attribute__((noreturn)) void load_corrupt_chain(uint32_t image)
@@ -129,7 +132,7 @@ static __attribute__((noreturn)) void load_corrupt_chain(uint32_t image)
     hs_say(": checksum mismatch in an older image of its chain (");
     hs_dec(image + 1);
     hs_say(" back): the chain is corrupt\n");
-    rs_exit(1);
+    report_exit(1);
 }
 
 /* Where the pages of one block go: contiguous (dest) or scattered. */

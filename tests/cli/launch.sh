@@ -49,12 +49,16 @@ if [ $rc -ne 2 ] || ! grep -q "no coordinator at 127.0.0.1:$FREE; start one" <<<
     fail launch-join-none "exit $rc: $out"
 else pass launch-join-none; fi
 
-# New coordinator on a free port; the program sees the environment.
+# New coordinator on a free port; the program sees the environment.  (It
+# goes on running: a coordinator dmtcp_launch started ends with the program.)
 mkdir -p "$TMP/ck"
-out=$(cd "$TMP" && timeout 30 "$L" -q -p 0 --port-file "$TMP/lport" --ckptdir ck --ckpt-signal 10 \
-      sh -c 'echo "P=$DMTCP_COORD_PORT D=$DMTCP_CHECKPOINT_DIR S=$DMTCP_SIGCKPT Q=$STASIS_QUIET"; echo "L=$LD_PRELOAD"' 2>&1); rc=$?
+bg "$L" -q -p 0 --port-file "$TMP/lport" --ckptdir ck --ckpt-signal 10 \
+      sh -c 'echo "P=$DMTCP_COORD_PORT D=$DMTCP_CHECKPOINT_DIR S=$DMTCP_SIGCKPT Q=$STASIS_QUIET"; echo "L=$LD_PRELOAD"
+             while :; do sleep 1; done' >"$TMP/lout" 2>&1
+wait_for grep -q '^L=' "$TMP/lout"
+out=$(cat "$TMP/lout")
 LP=$(cat "$TMP/lport" 2>/dev/null)
-if [ $rc -ne 0 ] || [ -z "$LP" ]; then fail launch-new-coordinator "exit $rc: $out"
+if [ -z "$LP" ]; then fail launch-new-coordinator "no port written: $out"
 elif ! grep -q "^P=$LP D=$TMP/ck S=10 Q=1$" <<<"$out"; then fail launch-new-coordinator "env: $out"
 elif ! grep -q "^L=$TMP/inst/lib/libdmtcp.so$" <<<"$out"; then fail launch-new-coordinator "LD_PRELOAD: $out"
 elif ! timeout 30 "$BIN/dmtcp_command" -p "$LP" -s >/dev/null 2>&1; then fail launch-new-coordinator "coordinator not answering"

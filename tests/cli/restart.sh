@@ -43,15 +43,22 @@ out=$(cmd -bc 2>&1); rc=$?
 if [ $rc -eq 0 ] && grep -q "checkpoint 8:" <<<"$out"; then pass restart-then-checkpoint
 else fail restart-then-checkpoint "exit $rc: $out"; fi
 
-# A restarted process that dies does not block the other.
+# A restarted process that dies fails the restart: the other is told why
+# (and exits), and the coordinator is free again.
 cmd -k >/dev/null
 wait_for no_peers
-bg $PY "$PROTO" worker "$PORT" --name three --restart 0x99:2 --exit-at never --ready "$TMP/r3"
+bg $PY "$PROTO" worker "$PORT" --name three --restart 0x99:2 --exit-at never --ready "$TMP/r3" 2>"$TMP/three.err"
+three=$BG_PID
 bg $PY -c '
 import sys, socket; sys.path.insert(0, sys.argv[2]); import stasis_proto as p
 port = int(sys.argv[1]); s = p.connect(port)
 p.hello(s, port, state=3, comp=0x99, peers=2, name="dies")
 ' "$PORT" "$ROOT/tests/cli/lib"
-if wait_for test -e "$TMP/r3"; then pass restart-peer-dies
-else fail restart-peer-dies "survivor never released"; fi
+told() { grep -q 'worker: restart failed: process [0-9]* (dies, pid [0-9]*) exited during the restart' "$TMP/three.err"; }
+free() { out=$(cmd -bc 2>&1); grep -q 'no processes' <<<"$out"; }
+if ! wait_for told; then fail restart-peer-dies "survivor not told: $(cat "$TMP/three.err")"
+elif [ -e "$TMP/r3" ]; then fail restart-peer-dies "the survivor was released"
+elif ! wait_for dead "$three"; then fail restart-peer-dies "the survivor is still connected"
+elif ! wait_for free; then fail restart-peer-dies "coordinator not free: $out"
+else pass restart-peer-dies; fi
 exit 0

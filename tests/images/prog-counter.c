@@ -1,7 +1,7 @@
 /*
  * prog-counter.c — the program the image tests checkpoint.
  *
- *   prog-counter [HEAP_MIB]
+ *   prog-counter [HEAP_MIB [SHARED_FILE]]
  *
  * Fills HEAP_MIB MiB (default 1) of heap with a pseudo-random, never-zero
  * pattern derived from a random id chosen at start, then every 50 ms prints
@@ -14,12 +14,16 @@
  * thread advances.  The tests read these lines: the counter advancing after
  * a failed checkpoint shows the program kept running; the id, the tick
  * continuing and heap=ok after a restart show nothing was lost.
+ * With SHARED_FILE, the first page of that file is also mapped MAP_SHARED,
+ * read-only: a restart must open the file again (restart-fail.sh removes it
+ * or puts a FIFO in its place).
  */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +83,14 @@ int main(int argc, char **argv)
         return 1;
     }
     fill(heap, n, id);
+    if (argc > 2) {
+        int sfd = open(argv[2], O_RDONLY);
+        if (sfd < 0 || mmap(NULL, 4096, PROT_READ, MAP_SHARED, sfd, 0) == MAP_FAILED) {
+            perror(argv[2]);
+            return 1;
+        }
+        close(sfd);
+    }
     pthread_t t;
     if (pthread_create(&t, NULL, beater, NULL) != 0) {
         fprintf(stderr, "prog-counter: pthread_create failed\n");

@@ -240,12 +240,14 @@ try_done() { dead "$1" || came_back "$1" "$2"; }
 
 # refusal NAME FILE PATTERN...: `dmtcp_restart -j FILE` is refused: exit
 # status 1, exactly one line "dmtcp_restart: refusing to restart …" that
-# matches every PATTERN (grep -Ei; "!PATTERN": must not match), and nothing
-# reached the coordinator.  Sets WHY.
+# matches every PATTERN (grep -Ei; "!PATTERN": must not match), and no
+# process came back to the coordinator (an image the restart helper finds
+# corrupt while loading was registered there first, and its restart failed).
+# Sets WHY.
 refusal() {
     local name=$1 file=$2 pat logn
     shift 2
-    logn=$(grep -c 'restart:' "$TMP/coord.log")
+    logn=$(grep -c 'restart: .* is back' "$TMP/coord.log")
     try_restart "$name" "$file"
     if [ "$RC" != 1 ]; then
         WHY="exit $RC, expected 1 (output: $(head -c 400 <<<"$RESTART_OUT"))"
@@ -266,7 +268,7 @@ refusal() {
             return 1
         fi
     done
-    if [ "$(peers)" != 0 ] || [ "$(grep -c 'restart:' "$TMP/coord.log")" != "$logn" ]; then
+    if [ "$(peers)" != 0 ] || [ "$(grep -c 'restart: .* is back' "$TMP/coord.log")" != "$logn" ]; then
         WHY="the refused restart reached the coordinator: $(tail -n 3 "$TMP/coord.log")"
         return 1
     fi

@@ -30,6 +30,7 @@ WSTATUS = struct.Struct('<II')
 (M_HELLO, M_WELCOME, M_REJECT, M_COMMAND, M_REPLY, M_CKPT_REQUEST, M_DO_CKPT,
  M_BARRIER, M_RELEASE, M_CKPT_DONE, M_KILL, M_WSTATUS) = range(1, 13)
 B_SUSPENDED, B_CHECKPOINTED, B_RESUMED, B_RESTARTED, B_REFILLED = 1, 2, 3, 10, 11
+M_RESTART_FAILED = 16
 
 
 def secret(port):
@@ -105,6 +106,8 @@ def barrier(s, b, gen):
         trace(typ, p)
         if typ == M_KILL:
             sys.exit(0)
+        if typ == M_RESTART_FAILED:
+            sys.exit('worker: restart failed: ' + p[8:].split(b'\0')[0].decode(errors='replace'))
         if typ == M_RELEASE and BARRIER.unpack(p)[0] == b:
             return
         sys.exit('worker: unexpected message %d waiting for release of %d' % (typ, b))
