@@ -34,7 +34,7 @@ $(BUILD)/%.o: %.S
 
 # The engine: preloaded into the user's program.  Only dmtcp_* and the libc
 # wrappers are exported; everything it links is private to it.
-ENGINE_COMMON := $(BUILD)/src/common/proto.o
+ENGINE_COMMON := $(BUILD)/src/common/proto.o $(BUILD)/src/common/secret.o
 lib/libdmtcp.so: $(ENGINE_OBJ) $(ENGINE_COMMON) src/engine/exports.map
 	@mkdir -p lib
 	$(CC) -shared -o $@ $(ENGINE_OBJ) $(ENGINE_COMMON) -Wl,--version-script=src/engine/exports.map \

@@ -11,13 +11,14 @@
 #   tests/scenarios/foreign-programs.sh   python3 and bash checkpointed mid-run
 #   tests/images/*.sh        image validation tests
 #   tests/incremental/*.sh   incremental checkpoints: chains, compaction, refusals
+#   tests/security/*.sh      another user's attacks (as root; SKIP otherwise)
 # A unit test or script that exits non-zero without printing a FAIL line, or
 # prints no result line at all, is counted as a failure here.
 #
 # STASIS_TEST_FILTER (an extended regex) selects tests: scenario runs by
 # "name/mode" (e.g. "heap", "/restart2$"), foreign programs by
 # "foreign-python3/kill-restart", unit tests and scripts by "unit/NAME" and
-# "cli/NAME.sh" / "images/NAME.sh" / "incremental/NAME.sh".
+# "cli/NAME.sh" / "images/NAME.sh" / "incremental/NAME.sh" / "security/NAME.sh".
 
 set -u
 
@@ -81,6 +82,7 @@ run_scripts tests/images images
 run_scripts tests/incremental incremental
 run_scripts tests/delayresume delayresume
 run_scripts tests/plugins plugins
+run_scripts tests/security security
 
 passed=$(grep -c '^PASS' "$RESULTS")
 failed=$(grep -c '^FAIL' "$RESULTS")

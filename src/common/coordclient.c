@@ -6,6 +6,8 @@
  */
 #include "common/coordclient.h"
 
+#include "common/secret.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -145,20 +147,19 @@ static int cc_recv_error(const struct coordclient_addr *a, long e, const char *w
 }
 
 /* Explain where our (rejected) token came from. */
-static void cc_secret_hint(int port, int load_rc, char *hint, size_t cap)
+static void cc_secret_hint(int load_rc, const struct secret_where *w, char *hint, size_t cap)
 {
-    char path[4200] = "";
-    proto_secret_path(port, path, sizeof(path));
     const char *env = getenv("STASIS_COORD_SECRET");
     if (env && *env)
         snprintf(hint, cap, "; our token came from STASIS_COORD_SECRET: unset it or set it to the "
-                            "coordinator's token (its file %s)", path);
+                            "coordinator's token");
     else if (load_rc < 0)
-        snprintf(hint, cap, "; we have no token: cannot read %s (%s); if the coordinator runs "
+        snprintf(hint, cap, "; we have no token: cannot read %s (%s%s%s); if the coordinator runs "
                             "on another host or as another user, set STASIS_COORD_SECRET",
-                 path, strerror(-load_rc));
+                 w->path[0] ? w->path : "a secret file", strerror(-load_rc), w->note[0] ? "; " : "",
+                 w->note);
     else
-        snprintf(hint, cap, "; our token came from %s", path);
+        snprintf(hint, cap, "; our token came from %s", w->path);
 }
 
 static void cc_fill_hello(struct msg_hello *h, const char secret[72])
@@ -177,8 +178,9 @@ static void cc_fill_hello(struct msg_hello *h, const char secret[72])
 
 static int cc_hello(const struct coordclient_addr *a, int fd, char *err, size_t cap)
 {
-    char secret[72] = "";
-    int load_rc = proto_secret_load(a->port, secret);
+    static struct secret_where where;
+    char secret[SECRET_TOKEN_SIZE] = "";
+    int load_rc = secret_load(a->port, secret, &where);
     struct msg_hello h;
     cc_fill_hello(&h, secret);
     int r = proto_send(fd, MSG_HELLO, &h, sizeof(h));
@@ -194,10 +196,10 @@ static int cc_hello(const struct coordclient_addr *a, int fd, char *err, size_t 
     if (type == MSG_WELCOME)
         return CC_OK;
     if (type == MSG_REJECT) {
-        char hint[4400] = "";
+        char hint[SECRET_PATH_MAX + SECRET_NOTE_MAX + 200] = "";
         u.rj.reason[sizeof(u.rj.reason) - 1] = 0;
         if (u.rj.code == REJECT_BAD_SECRET)
-            cc_secret_hint(a->port, load_rc, hint, sizeof(hint));
+            cc_secret_hint(load_rc, &where, hint, sizeof(hint));
         return cc_err(err, cap, CC_REFUSED, "coordinator at %s:%d refused us: %s%s", a->host,
                       a->port, u.rj.reason, hint);
     }

@@ -21,7 +21,6 @@
 #define PROTO_VERSION 1
 #define PROTO_MAX_PAYLOAD (1u << 20)
 #define PROTO_DEFAULT_PORT 7779
-#define PROTO_SECRET_LEN 64 /* hex characters, NUL-padded to 72 */
 
 struct proto_hdr {
     uint32_t magic;
@@ -71,7 +70,7 @@ enum barrier_id {
 struct msg_hello {
     uint32_t role;         /* enum proto_role */
     uint32_t state;        /* enum worker_state (workers only) */
-    char secret[72];       /* the coordinator's token, hex */
+    char secret[72];       /* the coordinator's token (secret.h), NUL-padded */
     int32_t vpid;          /* virtual pid (== real pid before any restart) */
     int32_t real_pid;
     uint64_t comp_id;      /* computation id; 0 = new computation */
@@ -199,14 +198,6 @@ long proto_recv(int fd, uint16_t *type, void *buf, uint32_t cap);
 
 /* Validate a header just read: 0 or -EPROTO. */
 int proto_check_hdr(const struct proto_hdr *h);
-
-/* Secret token: directory <runtime>/stasis, file coord-<port>.secret.
- * proto_secret_path fills path (cap bytes); proto_secret_load reads the token
- * (env STASIS_COORD_SECRET first), proto_secret_create makes a new random one
- * and stores it with mode 0600. All return 0 or -errno. */
-int proto_secret_path(int port, char *path, size_t cap);
-int proto_secret_load(int port, char out[72]);
-int proto_secret_create(int port, char out[72]);
 
 /* TCP connect to host:port with a timeout in ms; returns fd or -errno. */
 int proto_connect(const char *host, int port, int timeout_ms);

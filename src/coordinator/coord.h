@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "common/proto.h"
+#include "common/secret.h"
 
 #define COORD_OUTQ_MAX (4u << 20)    /* a client that lets this much pile up is dropped */
 #define COORD_HELLO_TIMEOUT_MS 10000 /* a client must say HELLO within this */
@@ -93,8 +94,8 @@ struct coord {
     int listen_fd;
     int signal_fd;
     int port;               /* the real port */
-    char secret[72];
-    char secret_path[4200];
+    char secret[SECRET_TOKEN_SIZE];
+    char secret_path[SECRET_PATH_MAX];
     char self_dir[4096];    /* directory of our executable */
 
     struct coord_conn **conns;

@@ -42,7 +42,9 @@ static void coord_usage(FILE *f)
 "  --version              print the version and exit\n"
 "\n"
 "Secret: clients must present the token the coordinator writes to\n"
-"$XDG_RUNTIME_DIR/stasis/coord-PORT.secret (or /tmp/stasis-UID/...), or\n"
+"coord-PORT.secret in the first private directory of $XDG_RUNTIME_DIR/stasis,\n"
+"/tmp/stasis-UID and $HOME/.cache/stasis (a directory another user made, or\n"
+"that others may use, is passed over, with a message), or\n"
 "STASIS_COORD_SECRET.  See dmtcp_coordinator(1).\n");
 }
 
