@@ -32,13 +32,17 @@ $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -c $< -o $@
 
+# libsodium (keyed BLAKE2b for the coordinator handshake, src/common/auth.c),
+# linked statically into the engine and the commands, from Debian's libsodium-dev.
+SODIUM := -Wl,-Bstatic -lsodium -Wl,-Bdynamic
+
 # The engine: preloaded into the user's program.  Only dmtcp_* and the libc
 # wrappers are exported; everything it links is private to it.
-ENGINE_COMMON := $(BUILD)/src/common/proto.o $(BUILD)/src/common/secret.o
+ENGINE_COMMON := $(BUILD)/src/common/proto.o $(BUILD)/src/common/auth.o $(BUILD)/src/common/secret.o
 lib/libdmtcp.so: $(ENGINE_OBJ) $(ENGINE_COMMON) src/engine/exports.map
 	@mkdir -p lib
 	$(CC) -shared -o $@ $(ENGINE_OBJ) $(ENGINE_COMMON) -Wl,--version-script=src/engine/exports.map \
-	    -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-Bstatic -lzstd -Wl,-Bdynamic -ldl -lpthread
+	    -Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-Bstatic -lzstd -lsodium -Wl,-Bdynamic -ldl -lpthread
 
 lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) include/dmtcp.h include/delayresume.h
 	@mkdir -p lib
@@ -71,14 +75,14 @@ bin/dmtcp_command: $(wildcard src/command/*.c) $(COMMON_OBJ)
 bin/dmtcp_coordinator: $(wildcard src/coordinator/*.c) $(COMMON_OBJ)
 $(PROGRAMS): $(wildcard src/common/*.h) $(wildcard include/*.h)
 	@mkdir -p bin
-	$(CC) $(BASE_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(filter %.c,$^) $(COMMON_OBJ)
+	$(CC) $(BASE_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(filter %.c,$^) $(COMMON_OBJ) $(SODIUM)
 
 # ---- tests -------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -o $@ $< $(COMMON_OBJ) -lzstd
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(COMMON_OBJ) -lzstd $(SODIUM)
 
 SCEN_SRC := $(wildcard tests/scenarios/*.c)
 SCEN_BIN := $(SCEN_SRC:tests/scenarios/%.c=$(BUILD)/tests/scenarios/%)

@@ -1,7 +1,7 @@
 /*
  * proto.c — framing, validation and connection set-up of the coordinator
  * wire protocol (proto.h is the contract, docs/protocol.md the prose; the
- * secret's file is secret.c).
+ * handshake is auth.c, the secret's file secret.c).
  *
  * proto_send/proto_recv/proto_check_hdr/proto_payload_size run in the
  * engine's manager thread during a checkpoint: they use no malloc, no stdio
@@ -44,6 +44,8 @@ long proto_payload_size(uint16_t type)
     case MSG_PLUGIN_BARRIER: return sizeof(struct msg_plugin_barrier);
     case MSG_PLUGIN_BARRIER_RELEASE: return sizeof(struct msg_plugin_barrier);
     case MSG_WORKER_STATUS: return sizeof(struct msg_worker_status);
+    case MSG_CHALLENGE: return sizeof(struct msg_challenge);
+    case MSG_AUTH: return sizeof(struct msg_auth);
     default: return -2;
     }
 }

@@ -17,8 +17,8 @@
  * find the secret by the same rule: the first usable directory holding the
  * file.  STASIS_COORD_SECRET, when set, is the token for every port.
  *
- * No global state; secret_load runs in the engine at start-up (no malloc,
- * no stdio).
+ * The token is never sent: auth.h derives a key from it.  No global state;
+ * secret_load runs in the engine at start-up (no malloc, no stdio).
  */
 #ifndef STASIS_SECRET_H
 #define STASIS_SECRET_H

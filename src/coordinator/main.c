@@ -64,7 +64,8 @@ static int main_write_files(struct coord *c)
 static int main_secret(struct coord *c)
 {
     static struct secret_where w;
-    int r = secret_create(c->port, c->secret, &w);
+    char token[SECRET_TOKEN_SIZE];
+    int r = secret_create(c->port, token, &w);
     snprintf(c->secret_path, sizeof(c->secret_path), "%s", w.path);
     if (r < 0) {
         if (w.path[0])
@@ -78,6 +79,8 @@ static int main_secret(struct coord *c)
     }
     if (w.note[0])
         fprintf(stderr, "dmtcp_coordinator: %s\n", w.note);
+    auth_key(token, c->key);
+    auth_wipe(token, sizeof(token));
     return 0;
 }
 

@@ -41,11 +41,12 @@ static void coord_usage(FILE *f)
 "  --help                 print this help and exit\n"
 "  --version              print the version and exit\n"
 "\n"
-"Secret: clients must present the token the coordinator writes to\n"
-"coord-PORT.secret in the first private directory of $XDG_RUNTIME_DIR/stasis,\n"
-"/tmp/stasis-UID and $HOME/.cache/stasis (a directory another user made, or\n"
-"that others may use, is passed over, with a message), or\n"
-"STASIS_COORD_SECRET.  See dmtcp_coordinator(1).\n");
+"Secret: the coordinator writes a random token to coord-PORT.secret in the\n"
+"first private directory of $XDG_RUNTIME_DIR/stasis, /tmp/stasis-UID and\n"
+"$HOME/.cache/stasis (a directory another user made, or that others may use,\n"
+"is passed over, with a message).  Clients and the coordinator prove to each\n"
+"other that they hold it, without sending it; on another host set\n"
+"STASIS_COORD_SECRET to it.  See dmtcp_coordinator(1).\n");
 }
 
 static void coord_usage_error(const char *fmt, const char *arg)

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/auth.h"
 #include "common/proto.h"
 #include "engine/engine.h"
 #include "engine/sys.h"
@@ -62,7 +63,9 @@ static void manager_lost(const char *why)
     }
 }
 
-/* Connect and say HELLO; 0 or -errno (message already printed). */
+/* Connect and authenticate (auth.h: the coordinator proves it holds this
+ * user's secret before anything is obeyed); 0 or -errno (message already
+ * printed).  Bounded: connect 5 s, handshake AUTH_HANDSHAKE_MS. */
 static int manager_connect(uint32_t state, uint32_t restart_peers)
 {
     int fd = proto_connect(engine_config.coord_host, engine_config.coord_port, 5000);
@@ -73,41 +76,32 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
         return fd;
     }
     fd = manager_high_fd(fd);
-    struct msg_hello h;
-    memset(&h, 0, sizeof h);
-    h.role = ROLE_WORKER;
-    h.state = state;
-    memcpy(h.secret, engine_config.secret, sizeof h.secret);
-    h.vpid = pid_virtual_pid();
-    h.real_pid = pid_real_pid();
-    h.comp_id = manager_state.comp_id;
-    h.generation = manager_state.generation;
-    h.restart_peers = restart_peers;
-    snprintf(h.name, sizeof h.name, "%.63s", engine_config.program);
-    gethostname(h.host, sizeof h.host - 1);
-    int rc = proto_send(fd, MSG_HELLO, &h, sizeof h);
-    union {
-        struct msg_welcome w;
-        struct msg_reject r;
-    } u;
-    uint16_t type = 0;
-    long n = rc < 0 ? rc : proto_recv(fd, &type, &u, sizeof u);
-    if (n >= 0 && type == MSG_WELCOME && n == (long)sizeof u.w) {
+    struct auth_client a;
+    memset(&a, 0, sizeof a);
+    a.hello.role = ROLE_WORKER;
+    a.hello.state = state;
+    a.hello.vpid = pid_virtual_pid();
+    a.hello.real_pid = pid_real_pid();
+    a.hello.comp_id = manager_state.comp_id;
+    a.hello.generation = manager_state.generation;
+    a.hello.restart_peers = restart_peers;
+    snprintf(a.hello.name, sizeof a.hello.name, "%.63s", engine_config.program);
+    gethostname(a.hello.host, sizeof a.hello.host - 1);
+    a.token = engine_config.secret;
+    a.port = engine_config.coord_port;
+    a.timeout_ms = AUTH_HANDSHAKE_MS;
+    int r = auth_client_handshake(fd, &a);
+    if (r == AUTH_OK) {
         manager_state.coord_fd = fd;
         manager_state.connected = 1;
         manager_state.lost_warned = 0;
         if (!manager_state.comp_id)
-            manager_state.comp_id = u.w.comp_id;
+            manager_state.comp_id = a.welcome.comp_id;
         return 0;
     }
-    if (n >= 0 && type == MSG_REJECT) {
-        u.r.reason[sizeof u.r.reason - 1] = 0;
-        engine_warn("the coordinator at %s:%d refused this process: %s", engine_config.coord_host,
-                    engine_config.coord_port, u.r.reason);
-    } else {
-        engine_warn("no valid answer from the coordinator at %s:%d; running without checkpoints",
-                    engine_config.coord_host, engine_config.coord_port);
-    }
+    char why[1024];
+    auth_describe(&a, r, engine_config.coord_host, why, sizeof why);
+    engine_warn("%s; %s runs without checkpoints", why, engine_config.program);
     close(fd);
     return -ECONNREFUSED;
 }

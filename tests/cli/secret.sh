@@ -17,7 +17,8 @@ else pass secret-file-mode; fi
 
 out=$(STASIS_COORD_SECRET=bad cmd -s 2>&1); rc=$?
 if [ $rc -ne 3 ]; then fail secret-wrong "exit $rc, expected 3 ($out)"
-elif ! grep -q "refused us" <<<"$out"; then fail secret-wrong "unclear message: $out"
+elif ! grep -q "does not know this user's coordinator secret.*STASIS_COORD_SECRET" <<<"$out"; then
+    fail secret-wrong "unclear message: $out"
 else pass secret-wrong; fi
 
 out=$(cmd -s 2>&1); rc=$?

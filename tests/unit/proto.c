@@ -1,7 +1,8 @@
 /*
  * proto.c — unit tests for src/common/proto.c: header validation, payload
  * sizes, framing over a socketpair (round trips, EOF, oversized and
- * mis-sized messages).  The secret's file is tests/unit/secret.c.
+ * mis-sized messages).  The handshake is tests/unit/auth.c, the secret's
+ * file tests/unit/secret.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,10 @@ static const struct {
     { MSG_CKPT_DONE, sizeof(struct msg_ckpt_done), "CKPT_DONE" },
     { MSG_KILL, 0, "KILL" },
     { MSG_WORKER_STATUS, sizeof(struct msg_worker_status), "WORKER_STATUS" },
+    { MSG_PLUGIN_BARRIER, sizeof(struct msg_plugin_barrier), "PLUGIN_BARRIER" },
+    { MSG_PLUGIN_BARRIER_RELEASE, sizeof(struct msg_plugin_barrier), "PLUGIN_BARRIER_RELEASE" },
+    { MSG_CHALLENGE, sizeof(struct msg_challenge), "CHALLENGE" },
+    { MSG_AUTH, sizeof(struct msg_auth), "AUTH" },
 };
 #define NTYPES (sizeof proto_test_types / sizeof proto_test_types[0])
 
@@ -63,8 +68,18 @@ static int pair(int sv[2])
 
 static void test_wire_layout(void)
 {
+    /* sizes and offsets are pinned by _Static_assert in proto.h; the
+     * numbers every peer must agree on are pinned here */
     CHECK(sizeof(struct proto_hdr) == 16);
     CHECK(PROTO_MAX_PAYLOAD == 1u << 20);
+    CHECK(PROTO_MAGIC == 0x31535453u && PROTO_VERSION == 2);
+    CHECK(MSG_HELLO == 1 && MSG_WELCOME == 2 && MSG_REJECT == 3 && MSG_COMMAND == 4);
+    CHECK(MSG_COMMAND_REPLY == 5 && MSG_CKPT_REQUEST == 6 && MSG_DO_CKPT == 7);
+    CHECK(MSG_BARRIER == 8 && MSG_BARRIER_RELEASE == 9 && MSG_CKPT_DONE == 10 && MSG_KILL == 11);
+    CHECK(MSG_WORKER_STATUS == 12 && MSG_PLUGIN_BARRIER == 13 && MSG_PLUGIN_BARRIER_RELEASE == 14);
+    CHECK(MSG_CHALLENGE == 15 && MSG_AUTH == 16 && MSG_TYPE_MAX == 17);
+    CHECK(REJECT_BAD_SECRET == 1 && REJECT_BAD_VERSION == 2 && REJECT_BAD_MESSAGE == 3 &&
+          REJECT_BUSY == 4);
     /* the wire structs have no implicit padding that differs by compiler */
     CHECK(sizeof(struct msg_hello) % 8 == 0);
     CHECK(sizeof(struct msg_command_reply) % 8 == 0);
@@ -114,8 +129,9 @@ static void test_check_hdr_bad_magic(void)
 
 static void test_check_hdr_bad_version(void)
 {
-    const uint16_t versions[] = { 0, PROTO_VERSION + 1, 0x100, 0xffff };
-    for (size_t i = 0; i < 4; i++) {
+    /* version 1 sent the secret itself: refused like any other */
+    const uint16_t versions[] = { 0, PROTO_VERSION_1, PROTO_VERSION + 1, 0x100, 0xffff };
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         struct proto_hdr h = hdr_of(MSG_WELCOME, sizeof(struct msg_welcome));
         h.version = versions[i];
         CHECKF(proto_check_hdr(&h) == -EPROTO, "version %u accepted", versions[i]);
@@ -391,7 +407,7 @@ static void test_recv_malformed(void)
     for (int i = 0; i < 4; i++)
         bad[i] = hdr_of(MSG_COMMAND, sizeof(struct msg_command));
     bad[0].magic = 0x47455420u; /* "GET " — someone speaking HTTP */
-    bad[1].version = 2;
+    bad[1].version = PROTO_VERSION + 1;
     bad[2].type = 0x777;
     bad[3].type = MSG_COMMAND_REPLY;
     bad[3].len = PROTO_MAX_PAYLOAD + PEER;
