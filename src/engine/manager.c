@@ -279,6 +279,32 @@ static void manager_restarted(void)
     manager_state.num_restarts++;
 }
 
+/* The directory a coordinator names in DO_CKPT is used only when it is an
+ * absolute path without "." or ".." components (the coordinator sends its
+ * --ckptdir through realpath): a relative one would land wherever the
+ * program's working directory happens to be.  1 (with the reason in why)
+ * when refused.  No libc lock: threads may be parked. */
+static int manager_ckptdir_refused(const char *dir, char *why, size_t cap)
+{
+    if (dir[0] != '/') {
+        snprintf(why, cap, "the coordinator's checkpoint directory '%.300s' is not an absolute path; "
+                 "refused (it would depend on the program's working directory)", dir);
+        return 1;
+    }
+    for (const char *p = dir; *p;) {
+        while (*p == '/')
+            p++;
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            snprintf(why, cap, "the coordinator's checkpoint directory '%.300s' has a '.' or '..' "
+                     "component; refused", dir);
+            return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
 static void manager_checkpoint(uint64_t generation, const char *coord_dir)
 {
     dmtcp_event_data_t data = {.is_restart = 0, .generation = generation};
@@ -308,7 +334,11 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         char path[1024];
         snprintf(path, sizeof path, "%s", image_current_path_in(dir));
         delta_prepare(path, generation);
-        if (engine_config.forked && (rc = image_fork_start(generation, dir, &fk)) == 0) {
+        if (coord_dir[0] && manager_ckptdir_refused(coord_dir, res.error, sizeof res.error)) {
+            rc = -EINVAL;
+            res.path[0] = 0;
+            res.bytes = res.usec = 0;
+        } else if (engine_config.forked && (rc = image_fork_start(generation, dir, &fk)) == 0) {
             /* the snapshot exists: the program goes on while it is written */
             plugin_dispatch(DMTCP_EVENT_RESUME, &data);
             threads_release_all();
