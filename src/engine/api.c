@@ -15,6 +15,7 @@
 
 #include "common/auth.h"
 #include "common/proto.h"
+#include "common/secret.h"
 #include "engine/engine.h"
 #include "engine/sys.h"
 
@@ -125,7 +126,9 @@ ENGINE_API int dmtcp_get_coordinator_status(int *num_peers, int *is_running)
     a.hello.role = ROLE_COMMAND;
     a.hello.vpid = a.hello.real_pid = (int32_t)getpid();
     snprintf(a.hello.name, sizeof a.hello.name, "%.63s", engine_config.program);
-    a.token = engine_config.secret;
+    char token[SECRET_TOKEN_SIZE] = "";
+    secret_load(engine_config.coord_port, token, NULL); /* the engine keeps no token */
+    a.token = token;
     a.port = engine_config.coord_port;
     a.timeout_ms = 2000;
     struct msg_command c = {.code = CMD_STATUS};
@@ -136,7 +139,9 @@ ENGINE_API int dmtcp_get_coordinator_status(int *num_peers, int *is_running)
     uint16_t type = 0;
     struct timeval tv = {.tv_sec = 2};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int ok = auth_client_handshake(fd, &a) == AUTH_OK && proto_send(fd, MSG_COMMAND, &c, sizeof c) == 0 &&
+    int authenticated = auth_client_handshake(fd, &a) == AUTH_OK;
+    auth_wipe(token, sizeof token);
+    int ok = authenticated && proto_send(fd, MSG_COMMAND, &c, sizeof c) == 0 &&
              proto_recv(fd, &type, &u, sizeof u) >= (long)sizeof u.r && type == MSG_COMMAND_REPLY;
     close(fd);
     if (!ok)

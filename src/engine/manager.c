@@ -91,6 +91,9 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
     a.port = engine_config.coord_port;
     a.timeout_ms = AUTH_HANDSHAKE_MS;
     int r = auth_client_handshake(fd, &a);
+    /* the token is needed for this one handshake: kept no longer, it is
+     * not saved in the images */
+    auth_wipe(engine_config.secret, sizeof engine_config.secret);
     if (r == AUTH_OK) {
         manager_state.coord_fd = fd;
         manager_state.connected = 1;
@@ -259,6 +262,7 @@ static void manager_restarted(void)
         engine_config.coord_port = ri->coord_port;
         memcpy(engine_config.secret, ri->secret, sizeof engine_config.secret);
     }
+    auth_wipe(ri->secret, sizeof ri->secret);
     if (ri->ckptdir[0])
         snprintf(engine_config.ckptdir, sizeof engine_config.ckptdir, "%s", ri->ckptdir);
     engine_config.quiet = ri->quiet;
