@@ -181,7 +181,7 @@ static void cc_fill_hello(struct msg_hello *h)
  * on after AUTH_HANDSHAKE_MS (CC_NOCOORD). */
 static int cc_handshake(const struct coordclient_addr *a, int fd, char *err, size_t cap)
 {
-    static struct secret_where where;
+    struct secret_where where;
     char token[SECRET_TOKEN_SIZE] = "";
     int load_rc = secret_load(a->port, token, &where);
     struct auth_client ac = { .token = token, .port = a->port, .timeout_ms = AUTH_HANDSHAKE_MS };

@@ -47,7 +47,7 @@ static void secret_note(char *note, size_t cap, const char *fmt, ...)
 static void secret_place_set(struct secret_place *p, const char *base, int base_private,
                              const char *rel, const char *base_name)
 {
-    snprintf(p->base, sizeof p->base, "%s", base);
+    p->base = base;
     p->base_private = base_private;
     snprintf(p->rel, sizeof p->rel, "%s", rel);
     p->base_name = base_name;
@@ -57,13 +57,13 @@ int secret_places(struct secret_place p[SECRET_MAX_PLACES])
 {
     int n = 0;
     const char *xdg = getenv("XDG_RUNTIME_DIR");
-    if (xdg && xdg[0] && strlen(xdg) < sizeof p[0].base)
+    if (xdg && xdg[0])
         secret_place_set(&p[n++], xdg, 1, "stasis", "XDG_RUNTIME_DIR");
     char rel[64];
     snprintf(rel, sizeof rel, "stasis-%u", (unsigned)geteuid());
     secret_place_set(&p[n++], SECRET_TMP_BASE, 0, rel, NULL);
     const char *home = getenv("HOME");
-    if (home && home[0] && strlen(home) < sizeof p[0].base)
+    if (home && home[0])
         secret_place_set(&p[n++], home, 1, ".cache/stasis", "HOME");
     return n;
 }
@@ -128,53 +128,58 @@ static int secret_join(char *out, size_t cap, const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     if (la + 1 + lb + 1 > cap)
         return -ENAMETOOLONG;
-    memcpy(out, a, la);
+    memmove(out, a, la); /* out may be a */
     out[la] = '/';
     memcpy(out + la + 1, b, lb + 1);
     return 0;
 }
 
 /* Makes (when create) and checks the intermediate directory of p->rel, if
- * it has one.  0, 1 (missing, reader), or -errno with *why set. */
-static int secret_place_middle(const struct secret_place *p, int create, char *why, size_t cap,
-                               const char **whyp)
+ * it has one, built in dir (which the caller then reuses).  0, 1 (missing,
+ * reader), or -errno with *whyp set. */
+static int secret_place_middle(const struct secret_place *p, int create, char *dir, size_t dircap,
+                               char *why, size_t cap, const char **whyp)
 {
     const char *slash = strchr(p->rel, '/');
     if (!slash)
         return 0;
-    char mid[4200], first[64];
+    char first[64];
     snprintf(first, sizeof first, "%.*s", (int)(slash - p->rel), p->rel);
-    if (secret_join(mid, sizeof mid, p->base, first) < 0)
+    if (secret_join(dir, dircap, p->base, first) < 0)
         return -ENAMETOOLONG;
-    int r = secret_mkdir(mid, create);
+    int r = secret_mkdir(dir, create);
     if (r < 0) {
-        snprintf(why, cap, "cannot create %.160s: %s", mid, strerror(-r));
+        snprintf(why, cap, "cannot create %.160s: %s", dir, strerror(-r));
         *whyp = why;
         return r;
     }
-    if (!create && access(mid, F_OK) < 0)
+    if (!create && access(dir, F_OK) < 0)
         return 1;
-    *whyp = secret_dir_unwritable_by_others(mid, why, cap);
+    *whyp = secret_dir_unwritable_by_others(dir, why, cap);
     return *whyp ? -EPERM : 0;
 }
 
 /* Is base/rel usable (made first when create)?  0 usable, 1 missing (a
- * reader skips it silently), -errno refused with *whyp set. */
+ * reader skips it silently), -errno refused with *whyp set.  dir receives
+ * base/rel either way. */
 static int secret_place_check(const struct secret_place *p, int create, char *dir, size_t dircap,
                               char *why, size_t cap, const char **whyp)
 {
     *whyp = NULL;
+    if (p->base[0] != '/') {
+        secret_join(dir, dircap, p->base, p->rel);
+        *whyp = "it is not an absolute path";
+        return -EINVAL;
+    }
+    int r = 0;
+    if (p->base_private && (*whyp = secret_dir_unwritable_by_others(p->base, why, cap)))
+        r = -EPERM;
+    if (r == 0)
+        r = secret_place_middle(p, create, dir, dircap, why, cap, whyp);
     if (secret_join(dir, dircap, p->base, p->rel) < 0) {
         *whyp = "the path is too long";
         return -ENAMETOOLONG;
     }
-    if (p->base[0] != '/') {
-        *whyp = "it is not an absolute path";
-        return -EINVAL;
-    }
-    if (p->base_private && (*whyp = secret_dir_unwritable_by_others(p->base, why, cap)))
-        return -EPERM;
-    int r = secret_place_middle(p, create, why, cap, whyp);
     if (r != 0)
         return r;
     r = secret_mkdir(dir, create);
@@ -193,6 +198,19 @@ static int secret_place_check(const struct secret_place *p, int create, char *di
     }
     *whyp = secret_dir_unusable(&st, why, cap);
     return *whyp ? -EPERM : 0;
+}
+
+/* Does dir hold file?  (dir is extended in place, then restored.) */
+static int secret_dir_holds(char *dir, size_t dircap, const char *file)
+{
+    size_t len = strlen(dir);
+    if (len + 1 + strlen(file) + 1 > dircap)
+        return 0;
+    dir[len] = '/';
+    strcpy(dir + len + 1, file);
+    int yes = access(dir, F_OK) == 0;
+    dir[len] = 0;
+    return yes;
 }
 
 /* Names a refused place in the note: the base for a bad base, else the dir. */
@@ -221,11 +239,7 @@ int secret_choose(const struct secret_place *p, int n, int create, const char *f
                 first_err = r;
             continue;
         }
-        if (r > 0)
-            continue;
-        char path[SECRET_PATH_MAX];
-        if (!file || create || (secret_join(path, sizeof path, dir, file) == 0 &&
-                                access(path, F_OK) == 0))
+        if (r == 0 && (!file || create || secret_dir_holds(dir, dircap, file)))
             return 0;
     }
     return first_err;
@@ -278,37 +292,39 @@ static void secret_name_expected(const struct secret_place *p, int n, const char
                                  char *path, size_t cap)
 {
     for (int i = 0; i < n; i++) {
-        char dir[4200], why[256];
+        char why[256];
         const char *whyp;
-        if (secret_place_check(&p[i], 0, dir, sizeof dir, why, sizeof why, &whyp) >= 0) {
-            secret_join(path, cap, dir, name);
+        if (secret_place_check(&p[i], 0, path, cap, why, sizeof why, &whyp) >= 0) {
+            if (strlen(path) + 1 + strlen(name) < cap)
+                strcat(strcat(path, "/"), name);
             return;
         }
     }
+    path[0] = 0;
 }
 
 int secret_load(int port, char tok[SECRET_TOKEN_SIZE], struct secret_where *w)
 {
-    struct secret_where local;
-    if (!w)
-        w = &local;
-    w->path[0] = w->note[0] = 0;
+    if (w)
+        w->path[0] = w->note[0] = 0;
     const char *env = getenv("STASIS_COORD_SECRET");
     if (env && env[0])
         return secret_copy(env, strlen(env), tok);
     struct secret_place places[SECRET_MAX_PLACES];
     int n = secret_places(places);
-    char dir[4200], name[64];
+    char dir[SECRET_PATH_MAX], name[64];
     secret_file_name(port, name, sizeof name);
-    int r = secret_choose(places, n, 0, name, dir, sizeof dir, w->note, sizeof w->note);
+    int r = secret_choose(places, n, 0, name, dir, sizeof dir, w ? w->note : NULL,
+                          w ? sizeof w->note : 0);
     if (r < 0) {
-        secret_name_expected(places, n, name, w->path, sizeof w->path);
+        if (w)
+            secret_name_expected(places, n, name, w->path, sizeof w->path);
         return -ENOENT;
     }
-    r = secret_join(w->path, sizeof w->path, dir, name);
-    if (r < 0)
-        return r;
-    return secret_read_file(w->path, tok);
+    r = secret_join(dir, sizeof dir, dir, name); /* fits: secret_choose found it */
+    if (w)
+        snprintf(w->path, sizeof w->path, "%s", dir);
+    return r < 0 ? r : secret_read_file(dir, tok);
 }
 
 static int secret_random(char out[SECRET_TOKEN_SIZE])
@@ -380,7 +396,7 @@ int secret_create(int port, char tok[SECRET_TOKEN_SIZE], struct secret_where *w)
     w->path[0] = w->note[0] = 0;
     struct secret_place places[SECRET_MAX_PLACES];
     int n = secret_places(places);
-    char dir[4200], name[64];
+    char dir[SECRET_PATH_MAX], name[64];
     secret_file_name(port, name, sizeof name);
     int r = secret_choose(places, n, 1, name, dir, sizeof dir, w->note, sizeof w->note);
     if (r < 0)

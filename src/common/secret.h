@@ -57,7 +57,7 @@ int secret_create(int port, char tok[SECRET_TOKEN_SIZE], struct secret_where *w)
  * most one '/': an intermediate directory may be a symbolic link the user
  * made (in a base only the user writes), the last component may not. */
 struct secret_place {
-    char base[4096];
+    const char *base;       /* points into the environment (or a caller's string) */
     int base_private;
     char rel[64];
     const char *base_name;  /* how to name base in a note, e.g. "XDG_RUNTIME_DIR" */

@@ -63,7 +63,7 @@ static int main_write_files(struct coord *c)
  * (secret.h); the directories refused on the way are named once. */
 static int main_secret(struct coord *c)
 {
-    static struct secret_where w;
+    struct secret_where w;
     char token[SECRET_TOKEN_SIZE];
     int r = secret_create(c->port, token, &w);
     snprintf(c->secret_path, sizeof(c->secret_path), "%s", w.path);

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "common/secret.h"
@@ -132,6 +134,33 @@ static void test_file_must_be_private(void)
     unit_rmtree(xdg);
 }
 
+/* The engine reads the token on the calling thread of
+ * dmtcp_get_coordinator_status(), whose stack may be small. */
+static void *load_on_thread(void *want)
+{
+    char tok[SECRET_TOKEN_SIZE] = "";
+    long r = secret_load(7779, tok, NULL);
+    return (void *)(r < 0 ? r : memcmp(tok, want, sizeof tok) != 0);
+}
+
+static void test_load_on_small_stack(void)
+{
+    char xdg[256], tok[SECRET_TOKEN_SIZE];
+    struct secret_where w;
+    if (!CHECK(secret_env(xdg, sizeof xdg) == 0))
+        return;
+    CHECK(secret_create(7779, tok, &w) == 0);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    CHECK(pthread_attr_setstacksize(&at, PTHREAD_STACK_MIN > 16384 ? PTHREAD_STACK_MIN : 16384) == 0);
+    pthread_t th;
+    void *ret = (void *)1;
+    CHECK(pthread_create(&th, &at, load_on_thread, tok) == 0 && pthread_join(th, &ret) == 0);
+    CHECKF(ret == NULL, "secret_load on a 16 KiB stack: %ld", (long)ret);
+    pthread_attr_destroy(&at);
+    unit_rmtree(xdg);
+}
+
 static void test_places_from_env(void)
 {
     struct secret_place p[SECRET_MAX_PLACES];
@@ -153,7 +182,7 @@ static void test_places_from_env(void)
 
 struct world {
     char root[256];             /* everything lives here */
-    char xdg[300], tmp[300], home[300];
+    char xdg[300], tmp[300], home[300], elsewhere[300];
     struct secret_place p[3];
 };
 
@@ -169,13 +198,13 @@ static int world_make(struct world *w)
         mkdir(w->home, 0755) < 0)
         return -1;
     memset(w->p, 0, sizeof w->p);
-    snprintf(w->p[0].base, sizeof w->p[0].base, "%s", w->xdg);
+    w->p[0].base = w->xdg;
     w->p[0].base_private = 1;
     snprintf(w->p[0].rel, sizeof w->p[0].rel, "stasis");
     w->p[0].base_name = "XDG_RUNTIME_DIR";
-    snprintf(w->p[1].base, sizeof w->p[1].base, "%s", w->tmp);
+    w->p[1].base = w->tmp;
     snprintf(w->p[1].rel, sizeof w->p[1].rel, "stasis-%u", (unsigned)geteuid());
-    snprintf(w->p[2].base, sizeof w->p[2].base, "%s", w->home);
+    w->p[2].base = w->home;
     w->p[2].base_private = 1;
     snprintf(w->p[2].rel, sizeof w->p[2].rel, ".cache/stasis");
     w->p[2].base_name = "HOME";
@@ -251,7 +280,8 @@ static void test_choose_skips_unusable(void)
     world_path(&w, 1, bad, sizeof bad);
     snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", w.root);
     CHECK(mkdir(elsewhere, 0700) == 0 && symlink(elsewhere, bad) == 0);
-    snprintf(w.p[0].base, sizeof w.p[0].base, "%s/no-such-xdg", w.root); /* skip place 0 */
+    snprintf(w.elsewhere, sizeof w.elsewhere, "%s/no-such-xdg", w.root);
+    w.p[0].base = w.elsewhere; /* place 0 is skipped */
     check_refused(&w, 1, "symbolic link", "symlink");
     unlink(bad);
     int fd = open(bad, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -271,7 +301,8 @@ static void test_choose_checks_bases(void)
     CHECK(chmod(w.xdg, 0777) == 0);
     check_refused(&w, 0, "others may write it", "open XDG_RUNTIME_DIR");
     /* nor a HOME others may write: with the other places gone, nothing */
-    snprintf(w.p[1].base, sizeof w.p[1].base, "%s/no-such-tmp", w.root);
+    snprintf(w.elsewhere, sizeof w.elsewhere, "%s/no-such-tmp", w.root);
+    w.p[1].base = w.elsewhere;
     CHECK(chmod(w.home, 0777) == 0);
     int r = secret_choose(w.p, 3, 1, "coord-1.secret", dir, sizeof dir, note, sizeof note);
     CHECKF(r < 0, "chose %s with every place unusable", dir);
@@ -324,6 +355,7 @@ int main(void)
     unit_run("secret/create-load", test_create_load);
     unit_run("secret/env-override", test_env_override);
     unit_run("secret/file-must-be-private", test_file_must_be_private);
+    unit_run("secret/load-on-small-stack", test_load_on_small_stack);
     unit_run("secret/places-from-env", test_places_from_env);
     unit_run("secret/choose-first-good", test_choose_first_good);
     unit_run("secret/choose-skips-unusable", test_choose_skips_unusable);
