@@ -39,15 +39,19 @@ $(BUILD)/%.o: %.S $(BUILD)/%.d
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# libsodium (keyed BLAKE2b for the coordinator handshake, src/common/auth.c),
+# linked statically into the engine and the commands, from Debian's libsodium-dev.
+SODIUM := -Wl,-Bstatic -lsodium -Wl,-Bdynamic
+
 # The engine: preloaded into the user's program.  Only dmtcp_* and the libc
 # wrappers are exported; everything it links is private to it.  -Bsymbolic:
 # the engine's calls to its own exported functions (gettid, kill, malloc…)
 # stay its own even when the program defines a function of the same name.
-ENGINE_COMMON := $(BUILD)/src/common/proto.o
+ENGINE_COMMON := $(BUILD)/src/common/proto.o $(BUILD)/src/common/auth.o $(BUILD)/src/common/secret.o
 lib/libdmtcp.so: $(ENGINE_OBJ) $(ENGINE_COMMON) src/engine/exports.map
 	@mkdir -p lib
 	$(CC) -shared -o $@ $(ENGINE_OBJ) $(ENGINE_COMMON) -Wl,--version-script=src/engine/exports.map \
-	    -Wl,--exclude-libs,ALL -Wl,-Bsymbolic -Wl,-z,now -Wl,-Bstatic -lzstd -Wl,-Bdynamic -ldl -lpthread
+	    -Wl,--exclude-libs,ALL -Wl,-Bsymbolic -Wl,-z,now -Wl,-Bstatic -lzstd -lsodium -Wl,-Bdynamic -ldl -lpthread
 
 lib/libdmtcp_delayresume.so: $(wildcard plugins/delayresume/*.c) $(BUILD)/lib/libdmtcp_delayresume.so.d
 	@mkdir -p lib $(BUILD)/lib
@@ -92,13 +96,13 @@ bin/dmtcp_command: $(call objects_of,src/command)
 bin/dmtcp_coordinator: $(call objects_of,src/coordinator)
 $(PROGRAMS): $(COMMON_OBJ)
 	@mkdir -p bin
-	$(CC) $(BASE_CFLAGS) -o $@ $(filter-out $(COMMON_OBJ),$^) $(COMMON_OBJ)
+	$(CC) $(BASE_CFLAGS) -o $@ $(filter-out $(COMMON_OBJ),$^) $(COMMON_OBJ) $(SODIUM)
 
 # ---- tests -------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 $(UNIT_BIN): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(COMMON_OBJ)
-	$(CC) $(BASE_CFLAGS) -o $@ $< $(COMMON_OBJ) -lzstd
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(COMMON_OBJ) -lzstd $(SODIUM)
 
 SCEN_SRC := $(wildcard tests/scenarios/*.c)
 SCEN_BIN := $(SCEN_SRC:tests/scenarios/%.c=$(BUILD)/tests/scenarios/%)

@@ -1,7 +1,8 @@
 /*
  * main.c — dmtcp_command: sends one command to the coordinator and reports
  * the result.  Exit status: 0 success, 1 usage error, 2 no coordinator /
- * cannot connect, 3 refused (secret), 4 the command failed.
+ * cannot connect / no answer, 3 authentication failed (the program on the
+ * port does not know our secret, or refused ours), 4 the command failed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +51,10 @@ static void command_usage(FILE *f)
 "  -q, --quit             kill the computation and stop the coordinator\n"
 "  -i, --interval N       checkpoint every N seconds (0 = only on request)\n"
 "\n"
-"Exit status: 0 success, 1 usage error, 2 no coordinator, 3 refused by the\n"
-"coordinator (secret), 4 the command failed.  See dmtcp_command(1).\n");
+"Exit status: 0 success, 1 usage error, 2 no coordinator (or no answer), 3\n"
+"authentication failed: the program on the port does not know your secret (it\n"
+"may be another user's), or refused yours; 4 the command failed.  See\n"
+"dmtcp_command(1).\n");
 }
 
 static void command_usage_error(const char *fmt, const char *arg)

@@ -6,6 +6,9 @@
  */
 #include "common/coordclient.h"
 
+#include "common/auth.h"
+#include "common/secret.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -97,7 +100,7 @@ int coordclient_self_dir(char *dir, size_t cap)
     return 0;
 }
 
-/* ---- connecting and HELLO ----------------------------------------------- */
+/* ---- connecting and the handshake ----------------------------------------------- */
 
 static int cc_connect_error(const struct coordclient_addr *a, int e, char *err, size_t cap)
 {
@@ -144,28 +147,26 @@ static int cc_recv_error(const struct coordclient_addr *a, long e, const char *w
                   a->host, a->port, strerror((int)-e));
 }
 
-/* Explain where our (rejected) token came from. */
-static void cc_secret_hint(int port, int load_rc, char *hint, size_t cap)
+/* Where our token came from (or why we have none), for a refusal. */
+static void cc_secret_hint(int load_rc, const struct secret_where *w, char *hint, size_t cap)
 {
-    char path[4200] = "";
-    proto_secret_path(port, path, sizeof(path));
     const char *env = getenv("STASIS_COORD_SECRET");
     if (env && *env)
-        snprintf(hint, cap, "; our token came from STASIS_COORD_SECRET: unset it or set it to the "
-                            "coordinator's token (its file %s)", path);
+        snprintf(hint, cap, " (our secret came from STASIS_COORD_SECRET)");
+    else if (load_rc == -ENOENT)
+        snprintf(hint, cap, " (no secret file %s%s%s)", w->path[0] ? w->path : "found",
+                 w->note[0] ? "; " : "", w->note);
     else if (load_rc < 0)
-        snprintf(hint, cap, "; we have no token: cannot read %s (%s); if the coordinator runs "
-                            "on another host or as another user, set STASIS_COORD_SECRET",
-                 path, strerror(-load_rc));
+        snprintf(hint, cap, " (cannot use the secret file %s: %s)", w->path,
+                 load_rc == -EPERM ? "not a private file of yours" : strerror(-load_rc));
     else
-        snprintf(hint, cap, "; our token came from %s", path);
+        snprintf(hint, cap, " (our secret came from %s)", w->path);
 }
 
-static void cc_fill_hello(struct msg_hello *h, const char secret[72])
+static void cc_fill_hello(struct msg_hello *h)
 {
     memset(h, 0, sizeof(*h));
     h->role = ROLE_COMMAND;
-    memcpy(h->secret, secret, 72);
     h->vpid = h->real_pid = (int32_t)getpid();
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -175,51 +176,56 @@ static void cc_fill_hello(struct msg_hello *h, const char secret[72])
     gethostname(h->host, sizeof(h->host) - 1);
 }
 
-static int cc_hello(const struct coordclient_addr *a, int fd, char *err, size_t cap)
+/* The handshake (auth.h): both ends prove they hold the secret.  A peer
+ * that cannot is refused (CC_REFUSED), one that stays silent is given up
+ * on after AUTH_HANDSHAKE_MS (CC_NOCOORD). */
+static int cc_handshake(const struct coordclient_addr *a, int fd, char *err, size_t cap)
 {
-    char secret[72] = "";
-    int load_rc = proto_secret_load(a->port, secret);
-    struct msg_hello h;
-    cc_fill_hello(&h, secret);
-    int r = proto_send(fd, MSG_HELLO, &h, sizeof(h));
-    if (r < 0)
-        return cc_err(err, cap, CC_NOCOORD, "sending HELLO to coordinator at %s:%d: %s",
-                      a->host, a->port, strerror(-r));
-    union { struct msg_welcome w; struct msg_reject rj; } u;
-    uint16_t type = 0;
-    cc_set_rcvtimeo(fd, COORDCLIENT_REPLY_MS);
-    long n = proto_recv(fd, &type, &u, sizeof(u));
-    if (n < 0)
-        return cc_recv_error(a, n, "its welcome", err, cap);
-    if (type == MSG_WELCOME)
+    struct secret_where where;
+    char token[SECRET_TOKEN_SIZE] = "";
+    int load_rc = secret_load(a->port, token, &where);
+    struct auth_client ac = { .token = token, .port = a->port, .timeout_ms = AUTH_HANDSHAKE_MS };
+    cc_fill_hello(&ac.hello);
+    int r = auth_client_handshake(fd, &ac);
+    auth_wipe(token, sizeof(token));
+    if (r == AUTH_OK)
         return CC_OK;
-    if (type == MSG_REJECT) {
-        char hint[4400] = "";
-        u.rj.reason[sizeof(u.rj.reason) - 1] = 0;
-        if (u.rj.code == REJECT_BAD_SECRET)
-            cc_secret_hint(a->port, load_rc, hint, sizeof(hint));
-        return cc_err(err, cap, CC_REFUSED, "coordinator at %s:%d refused us: %s%s", a->host,
-                      a->port, u.rj.reason, hint);
-    }
-    return cc_err(err, cap, CC_NOCOORD, "coordinator at %s:%d answered HELLO with message type %u",
-                  a->host, a->port, type);
+    char what[1024], hint[SECRET_PATH_MAX + SECRET_NOTE_MAX + 128] = "";
+    auth_describe(&ac, r, a->host, what, sizeof(what));
+    if (r == AUTH_IO)
+        return cc_err(err, cap, CC_NOCOORD, "%s", what);
+    if (r == AUTH_NO_TOKEN || r == AUTH_IMPOSTOR ||
+        (r == AUTH_REJECTED && ac.reject.code == REJECT_BAD_SECRET))
+        cc_secret_hint(load_rc, &where, hint, sizeof(hint));
+    return cc_err(err, cap, CC_REFUSED, "%s%s", what, hint);
 }
 
-int coordclient_open(const struct coordclient_addr *a, int *fd_out, char *err, size_t errcap)
+/* coordclient_open; *listening says whether anything accepted the
+ * connection (a program holds the port, whatever came of the handshake). */
+static int cc_open(const struct coordclient_addr *a, int *fd_out, int *listening, char *err,
+                   size_t errcap)
 {
+    *listening = 0;
     if (a->port <= 0)
         return cc_err(err, errcap, CC_USAGE, "coordinator port %d: a real port is needed to connect",
                       a->port);
     int fd = proto_connect(a->host, a->port, COORDCLIENT_CONNECT_MS);
     if (fd < 0)
         return cc_connect_error(a, fd, err, errcap);
-    int r = cc_hello(a, fd, err, errcap);
+    *listening = 1;
+    int r = cc_handshake(a, fd, err, errcap);
     if (r != CC_OK) {
         close(fd);
         return r;
     }
     *fd_out = fd;
     return CC_OK;
+}
+
+int coordclient_open(const struct coordclient_addr *a, int *fd_out, char *err, size_t errcap)
+{
+    int listening;
+    return cc_open(a, fd_out, &listening, err, errcap);
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -435,11 +441,14 @@ int coordclient_ensure(struct coordclient_addr *a, enum coordclient_mode mode,
         return cc_err(err, errcap, CC_USAGE,
                       "--join-coordinator needs a real port, not 0; give -p PORT");
     if (mode != COORD_NEW && a->port != 0) {
-        r = coordclient_open(a, &fd, err, errcap);
+        int listening;
+        r = cc_open(a, &fd, &listening, err, errcap);
         if (r == CC_OK) {
             close(fd);
             return CC_OK;
         }
+        if (listening) /* the port is taken: never start a coordinator beside it */
+            return r;
         if (mode == COORD_JOIN && r == CC_NOCOORD)
             return cc_err(err, errcap, CC_NOCOORD,
                           "no coordinator at %s:%d; start one with dmtcp_coordinator or drop "

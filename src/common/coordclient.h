@@ -20,14 +20,16 @@
 
 #define COORDCLIENT_DEFAULT_HOST "127.0.0.1"
 #define COORDCLIENT_CONNECT_MS 3000   /* connection attempts give up after this */
-#define COORDCLIENT_REPLY_MS 10000    /* HELLO and non-blocking command replies */
+#define COORDCLIENT_REPLY_MS 10000    /* non-blocking command replies (the handshake:
+                                         AUTH_HANDSHAKE_MS, auth.h) */
 #define COORDCLIENT_START_MS 10000    /* waiting for a started coordinator */
 
 enum coordclient_result {
     CC_OK = 0,
     CC_USAGE = 1,    /* bad host/port/option value */
     CC_NOCOORD = 2,  /* nobody listens, cannot connect, or cannot start one */
-    CC_REFUSED = 3,  /* the coordinator rejected us (secret, version) */
+    CC_REFUSED = 3,  /* authentication failed either way (the program on the port does
+                        not know our secret, or refused ours), or a refused version */
     CC_FAILED = 4,   /* the command ran and failed */
 };
 
@@ -62,12 +64,12 @@ int coordclient_ensure(struct coordclient_addr *a, enum coordclient_mode mode,
                        const struct coordclient_start *st, int *started,
                        char *err, size_t errcap);
 
-/* Connect and complete HELLO/WELCOME as ROLE_COMMAND; returns CC_OK and the
- * connected fd in *fd_out. */
+/* Connect and complete the handshake (auth.h) as ROLE_COMMAND; returns CC_OK
+ * and the connected fd in *fd_out. */
 int coordclient_open(const struct coordclient_addr *a, int *fd_out,
                      char *err, size_t errcap);
 
-/* HELLO + COMMAND{code, arg} + reply.  The peer records of a CMD_LIST reply
+/* Handshake + COMMAND{code, arg} + reply.  The peer records of a CMD_LIST reply
  * are copied into peers (capacity peers_cap, may be NULL/0) and their count
  * stored in *npeers (may be NULL).  A reply with status != 0 gives
  * CC_FAILED with the coordinator's message in err; out is filled either way. */

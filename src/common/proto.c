@@ -1,13 +1,13 @@
 /*
- * proto.c — framing, validation, connection set-up and the shared secret of
- * the coordinator wire protocol (proto.h is the contract, docs/protocol.md
- * the prose).
+ * proto.c — framing, validation and connection set-up of the coordinator
+ * wire protocol (proto.h is the contract, docs/protocol.md the prose; the
+ * handshake is auth.c, the secret's file secret.c).
  *
  * proto_send/proto_recv/proto_check_hdr/proto_payload_size run in the
  * engine's manager thread during a checkpoint: they use no malloc, no stdio
  * and no global state, retry on EINTR and finish short reads and writes.
- * The secret and connect helpers may allocate (getaddrinfo) and are meant
- * for start-up paths only.
+ * The connect helper may allocate (getaddrinfo) and is meant for start-up
+ * paths only.
  */
 #include "common/proto.h"
 
@@ -20,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +44,8 @@ long proto_payload_size(uint16_t type)
     case MSG_PLUGIN_BARRIER: return sizeof(struct msg_plugin_barrier);
     case MSG_PLUGIN_BARRIER_RELEASE: return sizeof(struct msg_plugin_barrier);
     case MSG_WORKER_STATUS: return sizeof(struct msg_worker_status);
+    case MSG_CHALLENGE: return sizeof(struct msg_challenge);
+    case MSG_AUTH: return sizeof(struct msg_auth);
     case MSG_RESTART_IMAGE: return sizeof(struct msg_restart_image);
     case MSG_RESTART_FAILED: return sizeof(struct msg_restart_failed);
     case MSG_RESTART_BACK: return sizeof(struct msg_restart_back);
@@ -205,170 +205,6 @@ long proto_recv(int fd, uint16_t *type, void *buf, uint32_t cap)
     if (r < 0)
         return r;
     return (long)h.len;
-}
-
-/* ---- the shared secret -------------------------------------------------- */
-
-/* $XDG_RUNTIME_DIR/stasis when XDG_RUNTIME_DIR is our own directory, else
- * /tmp/stasis-<uid>. */
-static int proto_secret_dir(char *dir, size_t cap)
-{
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    struct stat st;
-    int n;
-    if (xdg && xdg[0] == '/' && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode) &&
-        st.st_uid == getuid())
-        n = snprintf(dir, cap, "%s/stasis", xdg);
-    else
-        n = snprintf(dir, cap, "/tmp/stasis-%u", (unsigned)getuid());
-    return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
-}
-
-/* The directory must be a real directory, ours, and closed to others. */
-static int proto_secret_dir_check(const char *dir)
-{
-    struct stat st;
-    if (lstat(dir, &st) < 0)
-        return -errno;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
-        return -EPERM;
-    return 0;
-}
-
-int proto_secret_path(int port, char *path, size_t cap)
-{
-    char dir[4096];
-    int r = proto_secret_dir(dir, sizeof(dir));
-    if (r < 0)
-        return r;
-    int n = snprintf(path, cap, "%s/coord-%d.secret", dir, port);
-    return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
-}
-
-/* Copy a token, trimming trailing whitespace; -EINVAL if empty or too long. */
-static int proto_secret_copy(const char *src, size_t n, char out[72])
-{
-    while (n > 0 && (src[n - 1] == '\n' || src[n - 1] == '\r' || src[n - 1] == ' '))
-        n--;
-    if (n == 0 || n > 71)
-        return -EINVAL;
-    memset(out, 0, 72);
-    memcpy(out, src, n);
-    return 0;
-}
-
-static int proto_secret_read_file(const char *path, char out[72])
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() ||
-        (st.st_mode & 077)) {
-        close(fd);
-        return -EPERM;
-    }
-    char buf[128];
-    int r;
-    ssize_t n;
-    do {
-        n = read(fd, buf, sizeof(buf));
-    } while (n < 0 && errno == EINTR);
-    r = n < 0 ? -errno : proto_secret_copy(buf, (size_t)n, out);
-    close(fd);
-    return r;
-}
-
-int proto_secret_load(int port, char out[72])
-{
-    const char *env = getenv("STASIS_COORD_SECRET");
-    if (env && env[0])
-        return proto_secret_copy(env, strlen(env), out);
-    char dir[4096], path[4200];
-    int r = proto_secret_dir(dir, sizeof(dir));
-    if (r < 0)
-        return r;
-    r = proto_secret_dir_check(dir);
-    if (r < 0)
-        return r;
-    r = proto_secret_path(port, path, sizeof(path));
-    if (r < 0)
-        return r;
-    return proto_secret_read_file(path, out);
-}
-
-static int proto_secret_mkdir(const char *dir)
-{
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return proto_secret_dir_check(dir);
-}
-
-static int proto_secret_random(char out[72])
-{
-    unsigned char raw[PROTO_SECRET_LEN / 2];
-    size_t got = 0;
-    while (got < sizeof(raw)) {
-        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        got += (size_t)n;
-    }
-    static const char hex[] = "0123456789abcdef";
-    memset(out, 0, 72);
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    return 0;
-}
-
-/* Write the token to a private temporary file, then rename it into place. */
-static int proto_secret_store(const char *path, const char tok[72])
-{
-    char tmp[4300];
-    int n = snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return -ENAMETOOLONG;
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    char line[PROTO_SECRET_LEN + 1];
-    memcpy(line, tok, PROTO_SECRET_LEN);
-    line[PROTO_SECRET_LEN] = '\n';
-    struct iovec iov = { .iov_base = line, .iov_len = sizeof(line) };
-    int r = proto_writev_all(fd, &iov, 1);
-    if (r == 0 && fchmod(fd, 0600) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0)
-        unlink(tmp);
-    return r;
-}
-
-int proto_secret_create(int port, char out[72])
-{
-    char dir[4096], path[4200];
-    int r = proto_secret_dir(dir, sizeof(dir));
-    if (r < 0)
-        return r;
-    r = proto_secret_mkdir(dir);
-    if (r < 0)
-        return r;
-    r = proto_secret_path(port, path, sizeof(path));
-    if (r < 0)
-        return r;
-    r = proto_secret_random(out);
-    if (r < 0)
-        return r;
-    return proto_secret_store(path, out);
 }
 
 /* ---- connecting --------------------------------------------------------- */

@@ -1,13 +1,16 @@
 /*
- * proto.h — the coordinator wire protocol (version 1).
+ * proto.h — the coordinator wire protocol (version 2).
  *
  * Every message is a 16-byte header followed by `len` bytes of payload; the
  * payload is one of the fixed structs below (COMMAND_REPLY and LIST carry a
  * variable tail of peer records).  All integers are little-endian, strings
  * are NUL-padded fixed arrays.  A peer that sends a bad magic, an unknown
  * version or type, a length over PROTO_MAX_PAYLOAD or a length that does not
- * match its type is disconnected; nobody else is affected.  docs/protocol.md
- * is the prose version of this file.
+ * match its type is disconnected; nobody else is affected.  Every connection
+ * starts with the handshake HELLO, CHALLENGE, AUTH, WELCOME, in which both
+ * ends prove they hold the coordinator's secret without sending it
+ * (auth.h).  Each struct's size and field offsets are pinned below;
+ * docs/protocol.md gives the same offsets in prose.
  *
  * Shared by the coordinator, the commands and the engine: no global state.
  */
@@ -18,10 +21,18 @@
 #include <stdint.h>
 
 #define PROTO_MAGIC 0x31535453u /* "STS1" */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
+#define PROTO_VERSION_1 1 /* the old protocol (secret sent in HELLO): refused */
 #define PROTO_MAX_PAYLOAD (1u << 20)
 #define PROTO_DEFAULT_PORT 7779
-#define PROTO_SECRET_LEN 64 /* hex characters, NUL-padded to 72 */
+#define PROTO_NONCE_LEN 32 /* random bytes from each end, per connection */
+#define PROTO_PROOF_LEN 32 /* keyed BLAKE2b-256 (auth.h) */
+
+/* Pins a wire struct: its size, and the offset of each named field. */
+#define PROTO_PIN_SIZE(type, size) \
+    _Static_assert(sizeof(struct type) == (size), "struct " #type ": size changed")
+#define PROTO_PIN(type, field, off) \
+    _Static_assert(offsetof(struct type, field) == (off), "struct " #type ": " #field " moved")
 
 struct proto_hdr {
     uint32_t magic;
@@ -30,10 +41,16 @@ struct proto_hdr {
     uint32_t len; /* payload bytes that follow */
     uint32_t reserved;
 };
+PROTO_PIN_SIZE(proto_hdr, 16);
+PROTO_PIN(proto_hdr, magic, 0);
+PROTO_PIN(proto_hdr, version, 4);
+PROTO_PIN(proto_hdr, type, 6);
+PROTO_PIN(proto_hdr, len, 8);
+PROTO_PIN(proto_hdr, reserved, 12);
 
 enum proto_type {
     MSG_HELLO = 1,         /* client → coord: first message of every connection */
-    MSG_WELCOME = 2,       /* coord → client: accepted */
+    MSG_WELCOME = 2,       /* coord → client: authenticated and accepted */
     MSG_REJECT = 3,        /* coord → client: refused (bad secret, bad version…), then close */
     MSG_COMMAND = 4,       /* command client → coord */
     MSG_COMMAND_REPLY = 5, /* coord → command client */
@@ -46,11 +63,13 @@ enum proto_type {
     MSG_WORKER_STATUS = 12, /* worker → coord: state change (e.g. resume delayed) */
     MSG_PLUGIN_BARRIER = 13, /* worker → coord: a plugin reached a named barrier */
     MSG_PLUGIN_BARRIER_RELEASE = 14, /* coord → worker: every peer reached it */
-    MSG_RESTART_IMAGE = 15,  /* dmtcp_restart → coord (command connection): this connection
+    MSG_CHALLENGE = 15,    /* coord → client: answer to HELLO, the coordinator's proof */
+    MSG_AUTH = 16,         /* client → coord: answer to CHALLENGE, the client's proof */
+    MSG_RESTART_IMAGE = 17,  /* dmtcp_restart → coord (command connection): this connection
                                 carries the restart of one image from now on */
-    MSG_RESTART_FAILED = 16, /* restart helper → coord on that connection: the image cannot be
+    MSG_RESTART_FAILED = 18, /* restart helper → coord on that connection: the image cannot be
                                 restored; coord → its processes: the restart failed */
-    MSG_RESTART_BACK = 17,   /* restored process → coord on that connection: it is back and
+    MSG_RESTART_BACK = 19,   /* restored process → coord on that connection: it is back and
                                 becomes a worker (answered with WELCOME) */
     MSG_TYPE_MAX
 };
@@ -77,16 +96,47 @@ enum barrier_id {
 struct msg_hello {
     uint32_t role;         /* enum proto_role */
     uint32_t state;        /* enum worker_state (workers only) */
-    char secret[72];       /* the coordinator's token, hex */
+    uint8_t nonce[PROTO_NONCE_LEN]; /* the client's random challenge */
     int32_t vpid;          /* virtual pid (== real pid before any restart) */
     int32_t real_pid;
     uint64_t comp_id;      /* computation id; 0 = new computation */
     uint64_t generation;   /* last checkpoint generation this process saw */
     uint32_t restart_peers; /* restarting: how many processes this restart brings back */
-    uint32_t flags;
+    uint32_t flags;        /* initial status flags (PEER_RESUME_DELAYED …); the engine sends 0 */
     char name[64];         /* program name */
     char host[64];         /* hostname */
 };
+PROTO_PIN_SIZE(msg_hello, 200);
+PROTO_PIN(msg_hello, role, 0);
+PROTO_PIN(msg_hello, state, 4);
+PROTO_PIN(msg_hello, nonce, 8);
+PROTO_PIN(msg_hello, vpid, 40);
+PROTO_PIN(msg_hello, real_pid, 44);
+PROTO_PIN(msg_hello, comp_id, 48);
+PROTO_PIN(msg_hello, generation, 56);
+PROTO_PIN(msg_hello, restart_peers, 64);
+PROTO_PIN(msg_hello, flags, 68);
+PROTO_PIN(msg_hello, name, 72);
+PROTO_PIN(msg_hello, host, 136);
+
+/* The coordinator's answer to HELLO: its own nonce, and its proof that it
+ * holds the secret, MAC(key, "stasis coordinator v2" || port || client nonce
+ * || server nonce) (auth.h). */
+struct msg_challenge {
+    uint8_t nonce[PROTO_NONCE_LEN];
+    uint8_t proof[PROTO_PROOF_LEN];
+};
+PROTO_PIN_SIZE(msg_challenge, 64);
+PROTO_PIN(msg_challenge, nonce, 0);
+PROTO_PIN(msg_challenge, proof, 32);
+
+/* The client's answer, once the coordinator's proof checked out:
+ * MAC(key, "stasis client v2" || port || client nonce || server nonce). */
+struct msg_auth {
+    uint8_t proof[PROTO_PROOF_LEN];
+};
+PROTO_PIN_SIZE(msg_auth, 32);
+PROTO_PIN(msg_auth, proof, 0);
 
 struct msg_welcome {
     uint32_t worker_id;   /* coordinator's id for this connection */
@@ -94,6 +144,11 @@ struct msg_welcome {
     uint64_t comp_id;     /* computation id (assigned for new computations) */
     uint64_t generation;  /* current checkpoint generation */
 };
+PROTO_PIN_SIZE(msg_welcome, 24);
+PROTO_PIN(msg_welcome, worker_id, 0);
+PROTO_PIN(msg_welcome, interval, 4);
+PROTO_PIN(msg_welcome, comp_id, 8);
+PROTO_PIN(msg_welcome, generation, 16);
 
 enum reject_code {
     REJECT_BAD_SECRET = 1,
@@ -106,6 +161,9 @@ struct msg_reject {
     uint32_t code;        /* enum reject_code */
     char reason[256];
 };
+PROTO_PIN_SIZE(msg_reject, 260);
+PROTO_PIN(msg_reject, code, 0);
+PROTO_PIN(msg_reject, reason, 4);
 
 enum command_code {
     CMD_STATUS = 1,    /* -s */
@@ -122,6 +180,9 @@ struct msg_command {
     uint32_t code;     /* enum command_code */
     uint32_t arg;      /* CMD_INTERVAL: seconds */
 };
+PROTO_PIN_SIZE(msg_command, 8);
+PROTO_PIN(msg_command, code, 0);
+PROTO_PIN(msg_command, arg, 4);
 
 struct proto_peer {
     uint32_t worker_id;
@@ -133,6 +194,15 @@ struct proto_peer {
     char name[64];
     char host[64];
 };
+PROTO_PIN_SIZE(proto_peer, 152);
+PROTO_PIN(proto_peer, worker_id, 0);
+PROTO_PIN(proto_peer, vpid, 4);
+PROTO_PIN(proto_peer, real_pid, 8);
+PROTO_PIN(proto_peer, state, 12);
+PROTO_PIN(proto_peer, flags, 16);
+PROTO_PIN(proto_peer, reserved, 20);
+PROTO_PIN(proto_peer, name, 24);
+PROTO_PIN(proto_peer, host, 88);
 
 #define PEER_RESUME_DELAYED 1u
 
@@ -150,6 +220,18 @@ struct msg_command_reply {
     char message[512];     /* human-readable result or error */
     /* struct proto_peer peers[npeers]; */
 };
+PROTO_PIN_SIZE(msg_command_reply, 568);
+PROTO_PIN(msg_command_reply, status, 0);
+PROTO_PIN(msg_command_reply, num_peers, 4);
+PROTO_PIN(msg_command_reply, running, 8);
+PROTO_PIN(msg_command_reply, interval, 12);
+PROTO_PIN(msg_command_reply, generation, 16);
+PROTO_PIN(msg_command_reply, comp_id, 24);
+PROTO_PIN(msg_command_reply, ckpt_bytes, 32);
+PROTO_PIN(msg_command_reply, ckpt_usec, 40);
+PROTO_PIN(msg_command_reply, npeers, 48);
+PROTO_PIN(msg_command_reply, reserved, 52);
+PROTO_PIN(msg_command_reply, message, 56);
 
 struct msg_do_ckpt {
     uint64_t generation;
@@ -157,12 +239,21 @@ struct msg_do_ckpt {
     uint32_t reserved;
     char ckptdir[1024];    /* coordinator's --ckptdir, or "" = the worker's own */
 };
+PROTO_PIN_SIZE(msg_do_ckpt, 1040);
+PROTO_PIN(msg_do_ckpt, generation, 0);
+PROTO_PIN(msg_do_ckpt, flags, 8);
+PROTO_PIN(msg_do_ckpt, reserved, 12);
+PROTO_PIN(msg_do_ckpt, ckptdir, 16);
 
 struct msg_barrier {
     uint32_t barrier;      /* enum barrier_id */
     uint32_t reserved;
     uint64_t generation;
 };
+PROTO_PIN_SIZE(msg_barrier, 16);
+PROTO_PIN(msg_barrier, barrier, 0);
+PROTO_PIN(msg_barrier, reserved, 4);
+PROTO_PIN(msg_barrier, generation, 8);
 
 struct msg_ckpt_done {
     int32_t status;        /* 0 = image durable, else errno */
@@ -173,6 +264,14 @@ struct msg_ckpt_done {
     char path[1024];       /* absolute path of the image */
     char error[512];       /* message when status != 0 */
 };
+PROTO_PIN_SIZE(msg_ckpt_done, 1568);
+PROTO_PIN(msg_ckpt_done, status, 0);
+PROTO_PIN(msg_ckpt_done, reserved, 4);
+PROTO_PIN(msg_ckpt_done, generation, 8);
+PROTO_PIN(msg_ckpt_done, bytes, 16);
+PROTO_PIN(msg_ckpt_done, usec, 24);
+PROTO_PIN(msg_ckpt_done, path, 32);
+PROTO_PIN(msg_ckpt_done, error, 1056);
 
 /* A plugin's named barrier.  Global: every process of the checkpoint (or of
  * the restart, or of the computation when neither runs); local: those of
@@ -184,6 +283,11 @@ struct msg_plugin_barrier {
     uint64_t generation;
     char name[64];
 };
+PROTO_PIN_SIZE(msg_plugin_barrier, 80);
+PROTO_PIN(msg_plugin_barrier, scope, 0);
+PROTO_PIN(msg_plugin_barrier, reserved, 4);
+PROTO_PIN(msg_plugin_barrier, generation, 8);
+PROTO_PIN(msg_plugin_barrier, name, 16);
 
 /* A restart's processes: dmtcp_restart opens one command connection per
  * image before any image is restored and registers it; the connection is
@@ -231,6 +335,9 @@ struct msg_worker_status {
     uint32_t flags;        /* PEER_RESUME_DELAYED … */
     uint32_t reserved;
 };
+PROTO_PIN_SIZE(msg_worker_status, 8);
+PROTO_PIN(msg_worker_status, flags, 0);
+PROTO_PIN(msg_worker_status, reserved, 4);
 
 /* ---- helpers (proto.c) ---------------------------------------------- */
 
@@ -247,14 +354,6 @@ long proto_recv(int fd, uint16_t *type, void *buf, uint32_t cap);
 
 /* Validate a header just read: 0 or -EPROTO. */
 int proto_check_hdr(const struct proto_hdr *h);
-
-/* Secret token: directory <runtime>/stasis, file coord-<port>.secret.
- * proto_secret_path fills path (cap bytes); proto_secret_load reads the token
- * (env STASIS_COORD_SECRET first), proto_secret_create makes a new random one
- * and stores it with mode 0600. All return 0 or -errno. */
-int proto_secret_path(int port, char *path, size_t cap);
-int proto_secret_load(int port, char out[72]);
-int proto_secret_create(int port, char out[72]);
 
 /* TCP connect to host:port with a timeout in ms; returns fd or -errno. */
 int proto_connect(const char *host, int port, int timeout_ms);

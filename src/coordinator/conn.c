@@ -4,7 +4,8 @@
  * incoming messages, and the poll() loop that drives everything.
  *
  * A connection that misbehaves (bad header, wrong length, unexpected type,
- * no HELLO in time, output queue over COORD_OUTQ_MAX) is dropped alone:
+ * not authenticated in time, output queue over COORD_OUTQ_MAX) is dropped
+ * alone:
  * conn_drop() marks it dead and conn_reap() frees it after the event that
  * caused it, so handlers may drop connections while iterating.
  */
@@ -271,12 +272,13 @@ static int conn_reserve_out(struct coord_conn *k, size_t add)
     return 0;
 }
 
-void conn_send(struct coord *c, struct coord_conn *k, uint16_t type, const void *p, uint32_t len)
+static void conn_send_version(struct coord *c, struct coord_conn *k, uint16_t version,
+                              uint16_t type, const void *p, uint32_t len)
 {
     if (k->dead)
         return;
     struct proto_hdr h = {
-        .magic = PROTO_MAGIC, .version = PROTO_VERSION, .type = type, .len = len,
+        .magic = PROTO_MAGIC, .version = version, .type = type, .len = len,
     };
     if (k->out_len - k->out_off + sizeof(h) + len > COORD_OUTQ_MAX) {
         conn_drop(c, k, "it does not read its messages (output queue full)");
@@ -293,24 +295,38 @@ void conn_send(struct coord *c, struct coord_conn *k, uint16_t type, const void 
     conn_flush(c, k);
 }
 
-/* Refuse a client with a reason, then close once the REJECT is written. */
-static void conn_reject(struct coord *c, struct coord_conn *k, uint32_t code, const char *why)
+void conn_send(struct coord *c, struct coord_conn *k, uint16_t type, const void *p, uint32_t len)
+{
+    conn_send_version(c, k, PROTO_VERSION, type, p, len);
+}
+
+/* Refuse a client with a reason, then close once the REJECT is written.
+ * The REJECT is framed in the client's version when that is version 1, so
+ * an old client can read why (struct msg_reject is the same in both). */
+static void conn_reject_version(struct coord *c, struct coord_conn *k, uint16_t version,
+                                uint32_t code, const char *why)
 {
     struct msg_reject rj = { .code = code };
     snprintf(rj.reason, sizeof(rj.reason), "%s", why);
-    conn_send(c, k, MSG_REJECT, &rj, sizeof(rj));
+    conn_send_version(c, k, version, MSG_REJECT, &rj, sizeof(rj));
     char who[256];
     coord_log("rejected %s: %s", conn_describe(k, who, sizeof(who)), why);
     k->close_after_flush = 1;
     conn_flush(c, k);
 }
 
+void conn_reject(struct coord *c, struct coord_conn *k, uint32_t code, const char *why)
+{
+    conn_reject_version(c, k, PROTO_VERSION, code, why);
+}
+
 /* ---- input -------------------------------------------------------------- */
 
-static int conn_type_allowed(uint32_t role, uint16_t type)
+static int conn_type_allowed(const struct coord_conn *k, uint16_t type)
 {
+    uint32_t role = k->role;
     if (role == 0)
-        return type == MSG_HELLO;
+        return type == (k->challenged ? MSG_AUTH : MSG_HELLO);
     if (role == ROLE_COMMAND)
         return type == MSG_COMMAND || type == MSG_RESTART_IMAGE || type == MSG_RESTART_FAILED ||
                type == MSG_RESTART_BACK;
@@ -321,14 +337,17 @@ static int conn_type_allowed(uint32_t role, uint16_t type)
 static void conn_dispatch(struct coord *c, struct coord_conn *k, uint16_t type, const void *p)
 {
     char why[128];
-    if (!conn_type_allowed(k->role, type)) {
+    if (!conn_type_allowed(k, type)) {
         snprintf(why, sizeof(why), "unexpected message type %u %s", type,
-                 k->role ? "after HELLO" : "before HELLO");
+                 k->role ? "after the handshake" : k->challenged ? "instead of AUTH"
+                                                               : "before HELLO");
         conn_reject(c, k, REJECT_BAD_MESSAGE, why);
         return;
     }
     if (type == MSG_HELLO)
         worker_hello(c, k, p);
+    else if (type == MSG_AUTH)
+        worker_auth(c, k, p);
     else if (type == MSG_COMMAND)
         command_handle(c, k, p);
     else if (k->role == ROLE_COMMAND)
@@ -339,9 +358,16 @@ static void conn_dispatch(struct coord *c, struct coord_conn *k, uint16_t type, 
 
 static void conn_bad_header(struct coord *c, struct coord_conn *k, const struct proto_hdr *h)
 {
-    char why[160];
+    char why[sizeof(((struct msg_reject *)0)->reason)];
     if (h->magic != PROTO_MAGIC) {
         conn_drop(c, k, "not a Stasis protocol message (bad magic)");
+        return;
+    }
+    if (h->version == PROTO_VERSION_1) {
+        snprintf(why, sizeof(why), "protocol version 1 is not supported: this coordinator (a "
+                 "newer Stasis) speaks version %d; use the dmtcp_* commands and library of the "
+                 "same Stasis as the coordinator", PROTO_VERSION);
+        conn_reject_version(c, k, PROTO_VERSION_1, REJECT_BAD_VERSION, why);
         return;
     }
     if (h->version != PROTO_VERSION) {
@@ -370,6 +396,7 @@ static void conn_parse(struct coord *c, struct coord_conn *k)
         /* Copy out so handlers see an aligned payload. */
         union {
             struct msg_hello hello;
+            struct msg_auth auth;
             struct msg_command cmd;
             struct msg_barrier bar;
             struct msg_ckpt_done done;
@@ -429,7 +456,12 @@ static void conn_read(struct coord *c, struct coord_conn *k)
         }
         ssize_t n = recv(k->fd, k->in + k->in_len, k->in_cap - k->in_len, 0);
         if (n == 0) {
-            conn_drop(c, k, NULL);
+            /* a client that leaves after our CHALLENGE found our proof wrong:
+             * its secret is not ours */
+            conn_drop(c, k, k->role == 0 && k->challenged
+                                ? "it left during the handshake (it does not hold this "
+                                  "coordinator's secret?)"
+                                : NULL);
             return;
         }
         if (n < 0) {
@@ -448,12 +480,18 @@ static void conn_read(struct coord *c, struct coord_conn *k)
 
 /* ---- timers and the loop ------------------------------------------------ */
 
-static void conn_check_hello_timeouts(struct coord *c, int64_t now)
+/* A client that does not finish the handshake in time is dropped, so a
+ * peer that stops talking holds nothing but its own connection. */
+static void conn_check_auth_timeouts(struct coord *c, int64_t now)
 {
+    char why[128];
     for (int i = 0; i < c->nconns; i++) {
         struct coord_conn *k = c->conns[i];
-        if (!k->dead && k->role == 0 && now - k->accepted_ms > COORD_HELLO_TIMEOUT_MS)
-            conn_drop(c, k, "no HELLO within 10 s");
+        if (!k->dead && k->role == 0 && now - k->accepted_ms > COORD_AUTH_TIMEOUT_MS) {
+            snprintf(why, sizeof(why), "%s within %d s", k->challenged ? "no AUTH" : "no HELLO",
+                     COORD_AUTH_TIMEOUT_MS / 1000);
+            conn_drop(c, k, why);
+        }
     }
 }
 
@@ -549,7 +587,7 @@ int conn_loop(struct coord *c)
             conn_handle_events(c, pfd, n);
         conn_reap(c);
         now = coord_now_ms();
-        conn_check_hello_timeouts(c, now);
+        conn_check_auth_timeouts(c, now);
         kill_check(c, now);
         ckpt_timer(c);
         restart_timer(c);

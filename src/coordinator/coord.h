@@ -5,7 +5,7 @@
  * non-blocking sockets.  All of its state lives in one `struct coord`, passed
  * explicitly.  Files: main.c (start-up, daemon, exit), options.c (command
  * line), log.c (event log), conn.c (sockets, buffers, dispatch), worker.c
- * (HELLO, join/leave), command.c (dmtcp_command requests), ckpt.c (the
+ * (the handshake, join/leave), command.c (dmtcp_command requests), ckpt.c (the
  * checkpoint protocol), restart.c (restart barriers), script.c (the restart
  * script), kill.c (killing workers that do not obey MSG_KILL).
  */
@@ -16,10 +16,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/auth.h"
 #include "common/proto.h"
+#include "common/secret.h"
 
 #define COORD_OUTQ_MAX (4u << 20)    /* a client that lets this much pile up is dropped */
-#define COORD_HELLO_TIMEOUT_MS 10000 /* a client must say HELLO within this */
+#define COORD_AUTH_TIMEOUT_MS AUTH_HANDSHAKE_MS /* a client must be authenticated within this */
 #define COORD_MAX_CONNS 4096
 #define COORD_RESTART_TIMEOUT_S 300  /* a restart's time limit when dmtcp_restart gives none */
 #define COORD_RESTART_KILL_MS 5000   /* a process of a failed restart still there after this is killed */
@@ -44,7 +46,9 @@ struct coord_opts {
 struct coord_conn {
     int fd;
     uint32_t id;
-    uint32_t role;          /* 0 until HELLO, then enum proto_role */
+    uint32_t role;          /* 0 until authenticated (AUTH), then enum proto_role */
+    int challenged;         /* HELLO came and CHALLENGE went: AUTH is due */
+    uint8_t snonce[PROTO_NONCE_LEN]; /* our nonce in its CHALLENGE */
     int dead;               /* dropped; freed by conn_reap() */
     int reaped;             /* protocols already told it left */
     int close_after_flush;  /* REJECT or quit sent: close once written */
@@ -56,7 +60,7 @@ struct coord_conn {
     unsigned char *out;     /* bytes queued, out_off already sent */
     size_t out_len, out_off, out_cap;
 
-    /* workers */
+    /* workers (and, for the nonce, every client during the handshake) */
     struct msg_hello hello;
     uint32_t state;         /* enum worker_state */
     uint32_t flags;         /* PEER_* from MSG_WORKER_STATUS */
@@ -132,8 +136,8 @@ struct coord {
     int listen_fd;
     int signal_fd;
     int port;               /* the real port */
-    char secret[72];
-    char secret_path[4200];
+    uint8_t key[AUTH_KEY_LEN]; /* from the secret (auth_key) */
+    char secret_path[SECRET_PATH_MAX];
     char self_dir[4096];    /* directory of our executable */
 
     struct coord_conn **conns;
@@ -175,11 +179,13 @@ int conn_listen(struct coord *c);
 int conn_loop(struct coord *c);
 void conn_send(struct coord *c, struct coord_conn *k, uint16_t type, const void *p, uint32_t len);
 void conn_drop(struct coord *c, struct coord_conn *k, const char *why);
+void conn_reject(struct coord *c, struct coord_conn *k, uint32_t code, const char *why);
 int conn_count_workers(const struct coord *c);
 const char *conn_describe(const struct coord_conn *k, char *buf, size_t cap);
 
 /* worker.c */
 void worker_hello(struct coord *c, struct coord_conn *k, const struct msg_hello *h);
+void worker_auth(struct coord *c, struct coord_conn *k, const struct msg_auth *m);
 void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const void *p);
 void worker_gone(struct coord *c, struct coord_conn *k);
 void worker_kill_all(struct coord *c);

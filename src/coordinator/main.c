@@ -59,16 +59,28 @@ static int main_write_files(struct coord *c)
     return 0;
 }
 
+/* A new secret for our port, in the first usable private directory
+ * (secret.h); the directories refused on the way are named once. */
 static int main_secret(struct coord *c)
 {
-    int r = proto_secret_create(c->port, c->secret);
-    proto_secret_path(c->port, c->secret_path, sizeof(c->secret_path));
+    struct secret_where w;
+    char token[SECRET_TOKEN_SIZE];
+    int r = secret_create(c->port, token, &w);
+    snprintf(c->secret_path, sizeof(c->secret_path), "%s", w.path);
     if (r < 0) {
-        fprintf(stderr, "dmtcp_coordinator: cannot create the secret file %s: %s%s\n",
-                c->secret_path, strerror(-r),
-                r == -EPERM ? " (its directory must be owned by you and mode 0700)" : "");
+        if (w.path[0])
+            fprintf(stderr, "dmtcp_coordinator: cannot create the secret file %s: %s\n", w.path,
+                    strerror(-r));
+        else
+            fprintf(stderr, "dmtcp_coordinator: no private directory for the secret: %s; set "
+                    "XDG_RUNTIME_DIR to a directory of yours with mode 0700\n",
+                    w.note[0] ? w.note : strerror(-r));
         return -1;
     }
+    if (w.note[0])
+        fprintf(stderr, "dmtcp_coordinator: %s\n", w.note);
+    auth_key(token, c->key);
+    auth_wipe(token, sizeof(token));
     return 0;
 }
 

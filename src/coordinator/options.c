@@ -47,9 +47,12 @@ static void coord_usage(FILE *f)
 "  --help                 print this help and exit\n"
 "  --version              print the version and exit\n"
 "\n"
-"Secret: clients must present the token the coordinator writes to\n"
-"$XDG_RUNTIME_DIR/stasis/coord-PORT.secret (or /tmp/stasis-UID/...), or\n"
-"STASIS_COORD_SECRET.  See dmtcp_coordinator(1).\n");
+"Secret: the coordinator writes a random token to coord-PORT.secret in the\n"
+"first private directory of $XDG_RUNTIME_DIR/stasis, /tmp/stasis-UID and\n"
+"$HOME/.cache/stasis (a directory another user made, or that others may use,\n"
+"is passed over, with a message).  Clients and the coordinator prove to each\n"
+"other that they hold it, without sending it; on another host set\n"
+"STASIS_COORD_SECRET to it.  See dmtcp_coordinator(1).\n");
 }
 
 static void coord_usage_error(const char *fmt, const char *arg)

@@ -1,7 +1,8 @@
 /*
- * worker.c — clients saying HELLO, and the life of worker connections:
- * secret check, WELCOME, join/leave logging, worker status flags, routing
- * of worker messages to the checkpoint and restart protocols, and MSG_KILL.
+ * worker.c — the coordinator's side of the handshake (HELLO → CHALLENGE,
+ * AUTH → WELCOME, auth.h), and the life of worker connections: join/leave
+ * logging, worker status flags, routing of worker messages to the
+ * checkpoint and restart protocols, and MSG_KILL.
  */
 #include "coordinator/coord.h"
 
@@ -10,15 +11,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
-
-/* Compare tokens in time independent of where they differ. */
-static int worker_secret_ok(const struct coord *c, const char given[72])
-{
-    unsigned char diff = 0;
-    for (size_t i = 0; i < 72; i++)
-        diff |= (unsigned char)(c->secret[i] ^ given[i]);
-    return diff == 0 && c->secret[0] != 0;
-}
 
 static uint64_t worker_new_comp_id(void)
 {
@@ -31,7 +23,6 @@ static uint64_t worker_new_comp_id(void)
 
 static void worker_sanitize(struct msg_hello *h)
 {
-    h->secret[sizeof(h->secret) - 1] = 0;
     h->name[sizeof(h->name) - 1] = 0;
     h->host[sizeof(h->host) - 1] = 0;
     /* Names go into log lines and JSON: keep them printable. */
@@ -54,28 +45,14 @@ static void worker_welcome(struct coord *c, struct coord_conn *k)
     conn_send(c, k, MSG_WELCOME, &w, sizeof(w));
 }
 
-static int worker_check_hello(struct coord *c, struct coord_conn *k, const struct msg_hello *h)
+static int worker_check_role(struct coord *c, struct coord_conn *k, const struct msg_hello *h)
 {
-    if (!worker_secret_ok(c, h->secret)) {
-        struct msg_reject rj = { .code = REJECT_BAD_SECRET };
-        snprintf(rj.reason, sizeof(rj.reason), "wrong secret (the token does not match this "
-                 "coordinator's, for port %d)", c->port);
-        conn_send(c, k, MSG_REJECT, &rj, sizeof(rj));
-        coord_log("rejected connection %u from %s (pid %d, %s): wrong secret", k->id,
-                  k->peer_addr, h->real_pid, h->name);
-        k->close_after_flush = 1;
-        return -1;
-    }
-    if (h->role != ROLE_WORKER && h->role != ROLE_COMMAND) {
-        struct msg_reject rj = { .code = REJECT_BAD_MESSAGE };
-        snprintf(rj.reason, sizeof(rj.reason), "unknown client role %u", h->role);
-        conn_send(c, k, MSG_REJECT, &rj, sizeof(rj));
-        coord_log("rejected connection %u from %s: unknown role %u", k->id, k->peer_addr,
-                  h->role);
-        k->close_after_flush = 1;
-        return -1;
-    }
-    return 0;
+    if (h->role == ROLE_WORKER || h->role == ROLE_COMMAND)
+        return 0;
+    char why[64];
+    snprintf(why, sizeof(why), "unknown client role %u", h->role);
+    conn_reject(c, k, REJECT_BAD_MESSAGE, why);
+    return -1;
 }
 
 static void worker_join(struct coord *c, struct coord_conn *k)
@@ -101,13 +78,42 @@ static void worker_join(struct coord *c, struct coord_conn *k)
     worker_welcome(c, k);
 }
 
+/* HELLO: answer with our nonce and our proof; the client checks it before
+ * it proves itself in AUTH. */
 void worker_hello(struct coord *c, struct coord_conn *k, const struct msg_hello *h)
 {
     k->hello = *h;
     worker_sanitize(&k->hello);
-    if (worker_check_hello(c, k, &k->hello) < 0)
+    if (worker_check_role(c, k, &k->hello) < 0)
         return;
-    memset(k->hello.secret, 0, sizeof(k->hello.secret));
+    struct msg_challenge ch;
+    int r = auth_nonce(k->snonce);
+    if (r < 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "the coordinator cannot draw a random nonce: %s", strerror(-r));
+        conn_reject(c, k, REJECT_BUSY, why);
+        return;
+    }
+    memcpy(ch.nonce, k->snonce, sizeof(ch.nonce));
+    auth_proof(c->key, AUTH_LABEL_COORD, c->port, k->hello.nonce, k->snonce, ch.proof);
+    k->challenged = 1;
+    conn_send(c, k, MSG_CHALLENGE, &ch, sizeof(ch));
+}
+
+/* AUTH: the client's proof, checked in constant time. */
+void worker_auth(struct coord *c, struct coord_conn *k, const struct msg_auth *m)
+{
+    uint8_t want[PROTO_PROOF_LEN];
+    auth_proof(c->key, AUTH_LABEL_CLIENT, c->port, k->hello.nonce, k->snonce, want);
+    int ok = auth_proof_equal(want, m->proof);
+    auth_wipe(want, sizeof(want));
+    if (!ok) {
+        char why[160];
+        snprintf(why, sizeof(why), "wrong secret (the proof does not match this coordinator's "
+                 "secret, for port %d)", c->port);
+        conn_reject(c, k, REJECT_BAD_SECRET, why);
+        return;
+    }
     k->role = k->hello.role;
     if (k->role == ROLE_WORKER)
         worker_join(c, k);

@@ -7,10 +7,15 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include "common/auth.h"
 #include "common/proto.h"
+#include "common/secret.h"
 #include "engine/engine.h"
 #include "engine/sys.h"
 
@@ -116,19 +121,27 @@ ENGINE_API int dmtcp_get_coordinator_status(int *num_peers, int *is_running)
     int fd = proto_connect(engine_config.coord_host, engine_config.coord_port, 2000);
     if (fd < 0)
         return DMTCP_ERROR;
-    struct msg_hello h;
-    memset(&h, 0, sizeof h);
-    h.role = ROLE_COMMAND;
-    memcpy(h.secret, engine_config.secret, sizeof h.secret);
+    struct auth_client a;
+    memset(&a, 0, sizeof a);
+    a.hello.role = ROLE_COMMAND;
+    a.hello.vpid = a.hello.real_pid = (int32_t)getpid();
+    snprintf(a.hello.name, sizeof a.hello.name, "%.63s", engine_config.program);
+    char token[SECRET_TOKEN_SIZE] = "";
+    secret_load(engine_config.coord_port, token, NULL); /* the engine keeps no token */
+    a.token = token;
+    a.port = engine_config.coord_port;
+    a.timeout_ms = 2000;
     struct msg_command c = {.code = CMD_STATUS};
     union {
         struct msg_command_reply r;
-        struct msg_welcome w;
         uint8_t raw[4096];
     } u;
     uint16_t type = 0;
-    int ok = proto_send(fd, MSG_HELLO, &h, sizeof h) == 0 && proto_recv(fd, &type, &u, sizeof u) >= 0 &&
-             type == MSG_WELCOME && proto_send(fd, MSG_COMMAND, &c, sizeof c) == 0 &&
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int authenticated = auth_client_handshake(fd, &a) == AUTH_OK;
+    auth_wipe(token, sizeof token);
+    int ok = authenticated && proto_send(fd, MSG_COMMAND, &c, sizeof c) == 0 &&
              proto_recv(fd, &type, &u, sizeof u) >= (long)sizeof u.r && type == MSG_COMMAND_REPLY;
     close(fd);
     if (!ok)

@@ -26,7 +26,7 @@
 struct engine_config {
     char coord_host[256];
     int coord_port;
-    char secret[72];
+    char secret[72];   /* the coordinator's token, wiped once the handshake is done */
     char ckptdir[1024];
     int ckpt_signal;
     int quiet;

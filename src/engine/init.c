@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/proto.h"
+#include "common/secret.h"
 #include "engine/engine.h"
 #include "engine/sys.h"
 
@@ -146,7 +147,7 @@ static void engine_read_config(void)
     c->suspend_timeout_ms = engine_env_bounded("STASIS_SUSPEND_TIMEOUT", 10, 1, 86400, "seconds") * 1000;
     engine_env_str(c->libdir, sizeof c->libdir, "STASIS_LIBDIR", "");
     snprintf(c->program, sizeof c->program, "%s", program_invocation_short_name);
-    if (proto_secret_load(c->coord_port, c->secret) < 0)
+    if (secret_load(c->coord_port, c->secret, NULL) < 0)
         memset(c->secret, 0, sizeof c->secret);
 }
 

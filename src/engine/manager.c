@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/auth.h"
 #include "common/proto.h"
 #include "engine/engine.h"
 #include "engine/sys.h"
@@ -52,7 +53,9 @@ static void manager_lost(const char *why)
     }
 }
 
-/* Connect and say HELLO; 0 or -errno (message already printed). */
+/* Connect and authenticate (auth.h: the coordinator proves it holds this
+ * user's secret before anything is obeyed); 0 or -errno (message already
+ * printed).  Bounded: connect 5 s, handshake AUTH_HANDSHAKE_MS. */
 static int manager_connect(uint32_t state, uint32_t restart_peers)
 {
     int fd = proto_connect(engine_config.coord_host, engine_config.coord_port, 5000);
@@ -65,40 +68,34 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
     if (engine_fds_own(fd, &manager_state.coord_fd, "coordinator connection") < 0)
         return -EMFILE;
     fd = manager_state.coord_fd;
-    struct msg_hello h;
-    memset(&h, 0, sizeof h);
-    h.role = ROLE_WORKER;
-    h.state = state;
-    memcpy(h.secret, engine_config.secret, sizeof h.secret);
-    h.vpid = pid_virtual_pid();
-    h.real_pid = pid_real_pid();
-    h.comp_id = manager_state.comp_id;
-    h.generation = manager_state.generation;
-    h.restart_peers = restart_peers;
-    snprintf(h.name, sizeof h.name, "%.63s", engine_config.program);
-    gethostname(h.host, sizeof h.host - 1);
-    int rc = proto_send(fd, MSG_HELLO, &h, sizeof h);
-    union {
-        struct msg_welcome w;
-        struct msg_reject r;
-    } u;
-    uint16_t type = 0;
-    long n = rc < 0 ? rc : proto_recv(fd, &type, &u, sizeof u);
-    if (n >= 0 && type == MSG_WELCOME && n == (long)sizeof u.w) {
+    struct auth_client a;
+    memset(&a, 0, sizeof a);
+    a.hello.role = ROLE_WORKER;
+    a.hello.state = state;
+    a.hello.vpid = pid_virtual_pid();
+    a.hello.real_pid = pid_real_pid();
+    a.hello.comp_id = manager_state.comp_id;
+    a.hello.generation = manager_state.generation;
+    a.hello.restart_peers = restart_peers;
+    snprintf(a.hello.name, sizeof a.hello.name, "%.63s", engine_config.program);
+    gethostname(a.hello.host, sizeof a.hello.host - 1);
+    a.token = engine_config.secret;
+    a.port = engine_config.coord_port;
+    a.timeout_ms = AUTH_HANDSHAKE_MS;
+    int r = auth_client_handshake(fd, &a);
+    /* the token is needed for this one handshake: kept no longer, it is
+     * not saved in the images */
+    auth_wipe(engine_config.secret, sizeof engine_config.secret);
+    if (r == AUTH_OK) {
         manager_state.connected = 1;
         manager_state.lost_warned = 0;
         if (!manager_state.comp_id)
-            manager_state.comp_id = u.w.comp_id;
+            manager_state.comp_id = a.welcome.comp_id;
         return 0;
     }
-    if (n >= 0 && type == MSG_REJECT) {
-        u.r.reason[sizeof u.r.reason - 1] = 0;
-        engine_warn("the coordinator at %s:%d refused this process: %s", engine_config.coord_host,
-                    engine_config.coord_port, u.r.reason);
-    } else {
-        engine_warn("no valid answer from the coordinator at %s:%d; running without checkpoints",
-                    engine_config.coord_host, engine_config.coord_port);
-    }
+    char why[1024];
+    auth_describe(&a, r, engine_config.coord_host, why, sizeof why);
+    engine_warn("%s; %s runs without checkpoints", why, engine_config.program);
     engine_fds_close(&manager_state.coord_fd);
     return -ECONNREFUSED;
 }
@@ -275,6 +272,7 @@ static void manager_restarted(void)
         engine_config.coord_port = ri->coord_port;
         memcpy(engine_config.secret, ri->secret, sizeof engine_config.secret);
     }
+    auth_wipe(ri->secret, sizeof ri->secret);
     if (ri->ckptdir[0])
         snprintf(engine_config.ckptdir, sizeof engine_config.ckptdir, "%s", ri->ckptdir);
     engine_config.quiet = ri->quiet;
@@ -324,6 +322,32 @@ static void manager_abandon(uint64_t generation, int err, const char *why)
     manager_barrier(BARRIER_RESUMED);
 }
 
+/* The directory a coordinator names in DO_CKPT is used only when it is an
+ * absolute path without "." or ".." components (the coordinator sends its
+ * --ckptdir through realpath): a relative one would land wherever the
+ * program's working directory happens to be.  1 (with the reason in why)
+ * when refused.  No libc lock: threads may be parked. */
+static int manager_ckptdir_refused(const char *dir, char *why, size_t cap)
+{
+    if (dir[0] != '/') {
+        snprintf(why, cap, "the coordinator's checkpoint directory '%.300s' is not an absolute path; "
+                 "refused (it would depend on the program's working directory)", dir);
+        return 1;
+    }
+    for (const char *p = dir; *p;) {
+        while (*p == '/')
+            p++;
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            snprintf(why, cap, "the coordinator's checkpoint directory '%.300s' has a '.' or '..' "
+                     "component; refused", dir);
+            return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
 static void manager_checkpoint(uint64_t generation, const char *coord_dir)
 {
     dmtcp_event_data_t data = {.is_restart = 0, .generation = generation};
@@ -351,7 +375,11 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         char path[1024];
         snprintf(path, sizeof path, "%s", image_current_path_in(dir));
         delta_prepare(path, generation);
-        if (engine_config.forked && (rc = image_fork_start(generation, dir, &fk)) == 0) {
+        if (coord_dir[0] && manager_ckptdir_refused(coord_dir, res.error, sizeof res.error)) {
+            rc = -EINVAL;
+            res.path[0] = 0;
+            res.bytes = res.usec = 0;
+        } else if (engine_config.forked && (rc = image_fork_start(generation, dir, &fk)) == 0) {
             /* the snapshot exists: the program goes on while it is written */
             plugin_dispatch(DMTCP_EVENT_RESUME, &data);
             threads_release_all();

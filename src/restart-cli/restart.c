@@ -33,6 +33,7 @@
 #include "common/coordclient.h"
 #include "common/image_check.h"
 #include "common/proto.h"
+#include "common/secret.h"
 #include "restart-cli/chain.h"
 #include "restart-cli/files.h"
 #include "restart-cli/join.h"
@@ -377,7 +378,7 @@ int main(int argc, char **argv)
         ri.lazy = 0;
     }
     snprintf(ri.coord_host, sizeof ri.coord_host, "%s", addr.host);
-    if (proto_secret_load(addr.port, ri.secret) < 0) {
+    if (secret_load(addr.port, ri.secret, NULL) < 0) {
         fprintf(stderr, "dmtcp_restart: no secret for the coordinator at %s:%d (set STASIS_COORD_SECRET)\n",
                 addr.host, addr.port);
         return 3;

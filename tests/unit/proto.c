@@ -1,7 +1,8 @@
 /*
  * proto.c — unit tests for src/common/proto.c: header validation, payload
  * sizes, framing over a socketpair (round trips, EOF, oversized and
- * mis-sized messages) and the coordinator's secret token file.
+ * mis-sized messages).  The handshake is tests/unit/auth.c, the secret's
+ * file tests/unit/secret.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,10 @@ static const struct {
     { MSG_CKPT_DONE, sizeof(struct msg_ckpt_done), "CKPT_DONE" },
     { MSG_KILL, 0, "KILL" },
     { MSG_WORKER_STATUS, sizeof(struct msg_worker_status), "WORKER_STATUS" },
+    { MSG_PLUGIN_BARRIER, sizeof(struct msg_plugin_barrier), "PLUGIN_BARRIER" },
+    { MSG_PLUGIN_BARRIER_RELEASE, sizeof(struct msg_plugin_barrier), "PLUGIN_BARRIER_RELEASE" },
+    { MSG_CHALLENGE, sizeof(struct msg_challenge), "CHALLENGE" },
+    { MSG_AUTH, sizeof(struct msg_auth), "AUTH" },
 };
 #define NTYPES (sizeof proto_test_types / sizeof proto_test_types[0])
 
@@ -63,8 +68,18 @@ static int pair(int sv[2])
 
 static void test_wire_layout(void)
 {
+    /* sizes and offsets are pinned by _Static_assert in proto.h; the
+     * numbers every peer must agree on are pinned here */
     CHECK(sizeof(struct proto_hdr) == 16);
     CHECK(PROTO_MAX_PAYLOAD == 1u << 20);
+    CHECK(PROTO_MAGIC == 0x31535453u && PROTO_VERSION == 2);
+    CHECK(MSG_HELLO == 1 && MSG_WELCOME == 2 && MSG_REJECT == 3 && MSG_COMMAND == 4);
+    CHECK(MSG_COMMAND_REPLY == 5 && MSG_CKPT_REQUEST == 6 && MSG_DO_CKPT == 7);
+    CHECK(MSG_BARRIER == 8 && MSG_BARRIER_RELEASE == 9 && MSG_CKPT_DONE == 10 && MSG_KILL == 11);
+    CHECK(MSG_WORKER_STATUS == 12 && MSG_PLUGIN_BARRIER == 13 && MSG_PLUGIN_BARRIER_RELEASE == 14);
+    CHECK(MSG_CHALLENGE == 15 && MSG_AUTH == 16 && MSG_RESTART_IMAGE == 17 && MSG_RESTART_FAILED == 18 && MSG_RESTART_BACK == 19 && MSG_TYPE_MAX == 20);
+    CHECK(REJECT_BAD_SECRET == 1 && REJECT_BAD_VERSION == 2 && REJECT_BAD_MESSAGE == 3 &&
+          REJECT_BUSY == 4);
     /* the wire structs have no implicit padding that differs by compiler */
     CHECK(sizeof(struct msg_hello) % 8 == 0);
     CHECK(sizeof(struct msg_command_reply) % 8 == 0);
@@ -114,8 +129,9 @@ static void test_check_hdr_bad_magic(void)
 
 static void test_check_hdr_bad_version(void)
 {
-    const uint16_t versions[] = { 0, PROTO_VERSION + 1, 0x100, 0xffff };
-    for (size_t i = 0; i < 4; i++) {
+    /* version 1 sent the secret itself: refused like any other */
+    const uint16_t versions[] = { 0, PROTO_VERSION_1, PROTO_VERSION + 1, 0x100, 0xffff };
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         struct proto_hdr h = hdr_of(MSG_WELCOME, sizeof(struct msg_welcome));
         h.version = versions[i];
         CHECKF(proto_check_hdr(&h) == -EPROTO, "version %u accepted", versions[i]);
@@ -391,7 +407,7 @@ static void test_recv_malformed(void)
     for (int i = 0; i < 4; i++)
         bad[i] = hdr_of(MSG_COMMAND, sizeof(struct msg_command));
     bad[0].magic = 0x47455420u; /* "GET " — someone speaking HTTP */
-    bad[1].version = 2;
+    bad[1].version = PROTO_VERSION + 1;
     bad[2].type = 0x777;
     bad[3].type = MSG_COMMAND_REPLY;
     bad[3].len = PROTO_MAX_PAYLOAD + PEER;
@@ -404,135 +420,6 @@ static void test_recv_malformed(void)
         close(sv[0]);
         close(sv[1]);
     }
-}
-
-/* ---- the secret ---------------------------------------------------------- */
-
-/* A fresh XDG_RUNTIME_DIR of our own, STASIS_COORD_SECRET unset. */
-static int secret_env(char *dir, size_t cap)
-{
-    if (unit_mkdtemp(dir, cap, "xdg") < 0)
-        return -1;
-    chmod(dir, 0700);
-    setenv("XDG_RUNTIME_DIR", dir, 1);
-    unsetenv("STASIS_COORD_SECRET");
-    umask(022);
-    return 0;
-}
-
-static int is_hex64(const char s[72])
-{
-    for (int i = 0; i < PROTO_SECRET_LEN; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    for (int i = PROTO_SECRET_LEN; i < 72; i++)
-        if (s[i])
-            return 0;
-    return 1;
-}
-
-static void test_secret_create_load(void)
-{
-    char xdg[256], path[4300], want[4400], tok[72], again[72];
-    if (!CHECK(secret_env(xdg, sizeof xdg) == 0))
-        return;
-    CHECK(proto_secret_path(7779, path, sizeof path) == 0);
-    snprintf(want, sizeof want, "%s/stasis/coord-7779.secret", xdg);
-    CHECKF(strcmp(path, want) == 0, "secret path %s, want %s", path, want);
-
-    memset(tok, 0x55, sizeof tok);
-    int r = proto_secret_create(7779, tok);
-    CHECKF(r == 0, "proto_secret_create = %d", r);
-    CHECKF(is_hex64(tok), "token is not 64 lowercase hex characters NUL-padded to 72: %.72s", tok);
-
-    struct stat st;
-    snprintf(want, sizeof want, "%s/stasis", xdg);
-    CHECK(lstat(want, &st) == 0 && S_ISDIR(st.st_mode));
-    CHECKF((st.st_mode & 07777) == 0700, "secret dir mode %o, want 700", st.st_mode & 07777);
-    CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid());
-    CHECKF((st.st_mode & 07777) == 0600, "secret file mode %o, want 600", st.st_mode & 07777);
-    CHECK(st.st_size == PROTO_SECRET_LEN + 1);
-
-    memset(again, 0x55, sizeof again);
-    r = proto_secret_load(7779, again);
-    CHECKF(r == 0, "proto_secret_load = %d", r);
-    CHECK(memcmp(tok, again, 72) == 0);
-
-    /* another port has its own token; the first is untouched */
-    char other[72];
-    CHECK(proto_secret_load(7780, other) == -ENOENT);
-    CHECK(proto_secret_create(7780, other) == 0);
-    CHECK(memcmp(tok, other, 72) != 0);
-    CHECK(proto_secret_load(7779, again) == 0 && memcmp(tok, again, 72) == 0);
-
-    /* creating again replaces the token, and leaves no temporary file */
-    CHECK(proto_secret_create(7779, other) == 0);
-    CHECK(memcmp(tok, other, 72) != 0);
-    CHECK(proto_secret_load(7779, again) == 0 && memcmp(other, again, 72) == 0);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "ls -A '%s/stasis' | grep -qv '^coord-[0-9]*\\.secret$'", xdg);
-    CHECKF(system(cmd) != 0, "stray files left in %s/stasis", xdg);
-    unit_rmtree(xdg);
-}
-
-static void test_secret_env_override(void)
-{
-    char xdg[256], tok[72], out[72];
-    if (!CHECK(secret_env(xdg, sizeof xdg) == 0))
-        return;
-    CHECK(proto_secret_create(7779, tok) == 0);
-    setenv("STASIS_COORD_SECRET", "0123456789abcdef", 1);
-    memset(out, 0x55, sizeof out);
-    CHECK(proto_secret_load(7779, out) == 0);
-    CHECKF(strcmp(out, "0123456789abcdef") == 0 && out[71] == 0, "env token read as '%.72s'", out);
-    /* also when no file exists, and a trailing newline is trimmed */
-    setenv("STASIS_COORD_SECRET", "feedface\n", 1);
-    CHECK(proto_secret_load(4242, out) == 0 && strcmp(out, "feedface") == 0);
-    /* a token that does not fit is refused, not truncated */
-    char longtok[100];
-    memset(longtok, 'a', 80);
-    longtok[80] = 0;
-    setenv("STASIS_COORD_SECRET", longtok, 1);
-    CHECK(proto_secret_load(7779, out) < 0);
-    /* empty means unset */
-    setenv("STASIS_COORD_SECRET", "", 1);
-    CHECK(proto_secret_load(7779, out) == 0 && memcmp(out, tok, 72) == 0);
-    unsetenv("STASIS_COORD_SECRET");
-    unit_rmtree(xdg);
-}
-
-static void test_secret_open_dir_refused(void)
-{
-    char xdg[256], dir[300], path[4300], tok[72], out[72];
-    if (!CHECK(secret_env(xdg, sizeof xdg) == 0))
-        return;
-    CHECK(proto_secret_create(7779, tok) == 0);
-    snprintf(dir, sizeof dir, "%s/stasis", xdg);
-    const mode_t modes[] = { 0750, 0710, 0705, 0701, 0777 };
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        CHECK(chmod(dir, modes[i]) == 0);
-        int r = proto_secret_load(7779, out);
-        CHECKF(r < 0, "secret loaded from a dir of mode %o", modes[i]);
-        r = proto_secret_create(7779, out);
-        CHECKF(r < 0, "secret created in a dir of mode %o", modes[i]);
-    }
-    CHECK(chmod(dir, 0700) == 0);
-    CHECK(proto_secret_load(7779, out) == 0 && memcmp(out, tok, 72) == 0);
-
-    /* a readable secret file is refused too */
-    CHECK(proto_secret_path(7779, path, sizeof path) == 0);
-    CHECK(chmod(path, 0640) == 0);
-    CHECKF(proto_secret_load(7779, out) < 0, "secret loaded from a file of mode 640");
-    CHECK(chmod(path, 0600) == 0);
-
-    /* the dir may not be a symlink to a private dir */
-    char real[320];
-    snprintf(real, sizeof real, "%s/elsewhere", xdg);
-    CHECK(rename(dir, real) == 0);
-    CHECK(symlink(real, dir) == 0);
-    CHECKF(proto_secret_load(7779, out) < 0, "secret loaded through a symlinked dir");
-    CHECKF(proto_secret_create(7779, out) < 0, "secret created through a symlinked dir");
-    unit_rmtree(xdg);
 }
 
 int main(void)
@@ -552,8 +439,5 @@ int main(void)
     unit_run("proto/recv-eof", test_recv_eof);
     unit_run("proto/recv-oversized-then-next", test_recv_oversized_then_next);
     unit_run("proto/recv-malformed", test_recv_malformed);
-    unit_run("proto/secret-create-load", test_secret_create_load);
-    unit_run("proto/secret-env-override", test_secret_env_override);
-    unit_run("proto/secret-open-dir-refused", test_secret_open_dir_refused);
     return unit_exit();
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""stasis_proto.py -- speaks the coordinator's wire protocol (src/common/proto.h)
-from the CLI tests: raw messages, a fake worker that follows the checkpoint
-and restart protocols without the engine, and malformed input.
+"""stasis_proto.py -- speaks the coordinator's wire protocol (src/common/proto.h,
+docs/protocol.md) from the CLI tests: raw messages, the handshake (HELLO,
+CHALLENGE, AUTH: keyed BLAKE2b, as src/common/auth.c computes it), a fake
+worker that follows the checkpoint and restart protocols without the engine,
+and malformed input.
 
 Usage:
   stasis_proto.py worker PORT [--name N] [--fail MSG] [--exit-at-barrier B]
@@ -13,14 +15,19 @@ Usage:
     --trace FILE    append a line per message received after the welcome:
                     "release BARRIER", "kill", "checkpoint GEN"
   stasis_proto.py raw PORT KIND     KIND: garbage|oversized|unknown|badlen|
-                                         nohello|badversion|truncated
+                                         nohello|badversion|truncated|version1|
+                                         badproof|silent|noauth
+  stasis_proto.py mac KEYHEX LABEL PORT CNONCEHEX SNONCEHEX
+                                   print a proof (hex), to compare with C
 Only the standard library is used.
 """
-import os, socket, struct, sys, time
+import hashlib, os, socket, struct, sys, time
 
-MAGIC, VERSION = 0x31535453, 1
+MAGIC, VERSION = 0x31535453, 2
 HDR = struct.Struct('<IHHII')
-HELLO = struct.Struct('<II72siiQQII64s64s')
+HELLO = struct.Struct('<II32siiQQII64s64s')
+CHALLENGE = struct.Struct('<32s32s')
+HELLO_V1 = struct.Struct('<II72siiQQII64s64s')
 WELCOME = struct.Struct('<IIQQ')
 REJECT = struct.Struct('<I256s')
 BARRIER = struct.Struct('<IIQ')
@@ -29,18 +36,34 @@ CKPT_DONE = struct.Struct('<iIQQQ1024s512s')
 WSTATUS = struct.Struct('<II')
 (M_HELLO, M_WELCOME, M_REJECT, M_COMMAND, M_REPLY, M_CKPT_REQUEST, M_DO_CKPT,
  M_BARRIER, M_RELEASE, M_CKPT_DONE, M_KILL, M_WSTATUS) = range(1, 13)
+M_CHALLENGE, M_AUTH = 15, 16
 B_SUSPENDED, B_CHECKPOINTED, B_RESUMED, B_RESTARTED, B_REFILLED = 1, 2, 3, 10, 11
-M_RESTART_FAILED = 16
+M_RESTART_FAILED = 18
+REJECT_BAD_SECRET = 1
+SERVER_LABEL, CLIENT_LABEL = b'stasis coordinator v2', b'stasis client v2'
 
 
 def secret(port):
+    """The token, as src/common/secret.c finds it (the tests always have
+    STASIS_COORD_SECRET or a private XDG_RUNTIME_DIR)."""
     env = os.environ.get('STASIS_COORD_SECRET')
     if env:
-        return env.encode()
+        return env.strip().encode()
     xdg = os.environ.get('XDG_RUNTIME_DIR')
     d = os.path.join(xdg, 'stasis') if xdg else '/tmp/stasis-%d' % os.getuid()
     with open(os.path.join(d, 'coord-%d.secret' % port)) as f:
         return f.read().strip().encode()
+
+
+def key_of(token):
+    """The MAC key: unkeyed BLAKE2b-256 of the token's characters."""
+    return hashlib.blake2b(token, digest_size=32).digest()
+
+
+def proof(key, label, port, cnonce, snonce):
+    """Keyed BLAKE2b-256 of label || port (u16 LE) || client nonce || server nonce."""
+    msg = label + struct.pack('<H', port) + cnonce + snonce
+    return hashlib.blake2b(msg, key=key, digest_size=32).digest()
 
 
 def send(s, typ, payload=b'', version=VERSION, magic=MAGIC, length=None):
@@ -68,10 +91,27 @@ def connect(port):
     return s
 
 
-def hello(s, port, state=1, comp=0, gen=0, peers=0, name='fake', flags=0):
-    h = HELLO.pack(1, state, secret(port), os.getpid(), os.getpid(), comp, gen, peers,
+def challenge(s, port, role=1, state=1, comp=0, gen=0, peers=0, name='fake', flags=0):
+    """Send HELLO, read CHALLENGE, check the coordinator's proof; returns
+    (key, client nonce, server nonce)."""
+    cnonce = os.urandom(32)
+    h = HELLO.pack(role, state, cnonce, os.getpid(), os.getpid(), comp, gen, peers,
                    flags, name.encode(), b'localhost')
     send(s, M_HELLO, h)
+    typ, p = recv(s)
+    if typ != M_CHALLENGE:
+        sys.exit('client: no challenge: type %d %r' % (typ, p[4:60]))
+    snonce, sproof = CHALLENGE.unpack(p)
+    key = key_of(secret(port))
+    if sproof != proof(key, SERVER_LABEL, port, cnonce, snonce):
+        sys.exit('client: the coordinator on port %d does not prove it knows the secret' % port)
+    return key, cnonce, snonce
+
+
+def hello(s, port, state=1, comp=0, gen=0, peers=0, name='fake', flags=0, role=1):
+    """The whole handshake; returns the WELCOME fields."""
+    key, cnonce, snonce = challenge(s, port, role, state, comp, gen, peers, name, flags)
+    send(s, M_AUTH, proof(key, CLIENT_LABEL, port, cnonce, snonce))
     typ, p = recv(s)
     if typ != M_WELCOME:
         sys.exit('worker: not welcomed: type %d %r' % (typ, p[4:60]))
@@ -180,6 +220,29 @@ def raw(port, kind):
         s.shutdown(socket.SHUT_WR)
     elif kind == 'nohello':
         send(s, M_COMMAND, struct.pack('<II', 1, 0))
+    elif kind == 'version1':
+        # a client of the old protocol: it must be able to read its refusal
+        send(s, M_HELLO, HELLO_V1.pack(2, 0, b'x' * 64, 1, 1, 0, 0, 0, 0, b'v1', b'h'),
+             version=1)
+        magic, version, typ, n, _ = HDR.unpack(recv_exact(s, HDR.size))
+        p = recv_exact(s, n)
+        print('reject-v%d %s' % (version, p[4:].rstrip(b'\0').decode())
+              if typ == M_REJECT else 'type %d' % typ)
+        return
+    elif kind == 'badproof':
+        key, cnonce, snonce = challenge(s, port, role=2)
+        send(s, M_AUTH, proof(key, CLIENT_LABEL, port ^ 1, cnonce, snonce))
+        typ, p = recv(s)
+        print('reject-bad-secret' if typ == M_REJECT and struct.unpack('<I', p[:4])[0] ==
+              REJECT_BAD_SECRET else 'type %d' % typ)
+        return
+    elif kind == 'noauth':
+        send(s, M_HELLO, HELLO.pack(2, 0, os.urandom(32), 1, 1, 0, 0, 0, 0, b'x', b'h'))
+        recv(s)
+        send(s, M_COMMAND, struct.pack('<II', 1, 0))
+    elif kind == 'silent':
+        challenge(s, port, role=2)
+        s.settimeout(60)
     # "closed": EOF; "reject": a REJECT, then EOF; "open": no EOF in 15 s
     rejected = False
     try:
@@ -196,6 +259,10 @@ def raw(port, kind):
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
+    if argv[1] == 'mac':
+        print(proof(bytes.fromhex(argv[2]), argv[3].encode(), int(argv[4]),
+                    bytes.fromhex(argv[5]), bytes.fromhex(argv[6])).hex())
+        return
     port = int(argv[2])
     if argv[1] == 'raw':
         raw(port, argv[3])
