@@ -13,7 +13,7 @@ Usage:
                     delayed": the coordinator logs it once it has read the
                     barrier (it reads a connection's messages in order)
     --trace FILE    append a line per message received after the welcome:
-                    "release BARRIER", "kill", "checkpoint GEN"
+                    "release BARRIER", "kill", "checkpoint GEN", "restart-failed"
   stasis_proto.py raw PORT KIND     KIND: garbage|oversized|unknown|badlen|
                                          nohello|badversion|truncated|version1|
                                          badproof|silent|noauth
@@ -130,6 +130,8 @@ def trace(typ, p):
         line = 'kill'
     elif typ == M_DO_CKPT:
         line = 'checkpoint %d' % DO_CKPT.unpack(p)[0]
+    elif typ == M_RESTART_FAILED:
+        line = 'restart-failed'
     else:
         line = 'type %d' % typ
     with open(TRACE['file'], 'a') as f:
