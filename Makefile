@@ -194,9 +194,10 @@ FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -O1 -g -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_HARNESSES := $(FUZZ_BUILD)/fuzz_image $(FUZZ_BUILD)/fuzz_proto
-FUZZ_IMAGE_SRC := fuzz/fuzz_image.c src/common/image_check.c src/restart-cli/chain.c src/restart-cli/files.c
+FUZZ_IMAGE_SRC := fuzz/fuzz_image.c src/common/image_check.c src/restart-cli/chain.c src/restart-cli/files.c \
+    src/restart-cli/trust.c
 # conn.c and coordclient.c are included by fuzz_proto.c; log.c is replaced by it
-FUZZ_PROTO_SRC := fuzz/fuzz_proto.c src/common/proto.c src/common/cliopt.c \
+FUZZ_PROTO_SRC := fuzz/fuzz_proto.c src/common/proto.c src/common/cliopt.c src/common/auth.c src/common/secret.c \
     $(filter-out src/coordinator/main.c src/coordinator/log.c src/coordinator/conn.c,$(wildcard src/coordinator/*.c))
 
 $(FUZZ_BUILD)/fuzz_image: $(FUZZ_IMAGE_SRC) $(wildcard src/common/*.h) $(wildcard src/restart-cli/*.h)
@@ -206,7 +207,7 @@ $(FUZZ_BUILD)/fuzz_image: $(FUZZ_IMAGE_SRC) $(wildcard src/common/*.h) $(wildcar
 $(FUZZ_BUILD)/fuzz_proto: $(FUZZ_PROTO_SRC) src/coordinator/conn.c src/common/coordclient.c $(wildcard src/common/*.h) \
     $(wildcard src/coordinator/*.h)
 	@mkdir -p $(FUZZ_BUILD)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(FUZZ_PROTO_SRC)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(FUZZ_PROTO_SRC) $(SODIUM)
 
 fuzz: $(FUZZ_HARNESSES)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_HARNESSES)

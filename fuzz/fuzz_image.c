@@ -310,9 +310,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (accepted) {
         fuzz_check_loads(img[0], len[0]);
         image_check_file(path[0], &full, err, sizeof err, 1);
-        files_check(path[0], &h, err, sizeof err);
+        int fd = open(path[0], O_RDONLY | O_CLOEXEC);
+        files_check(path[0], fd, &h, err, sizeof err);
         struct chain_result c;
-        int planned = chain_plan(path[0], &h, 1, &c, err, sizeof err) == 0;
+        int planned = fd >= 0 && chain_plan(path[0], fd, &h, 1, &c, err, sizeof err) == 0;
+        if (fd >= 0)
+            close(fd);
         if (fuzz_verbose)
             fprintf(stderr, "fuzz_image: chain %s (%d older images)\n", planned ? "planned" : err,
                     planned ? c.nimages : 0);

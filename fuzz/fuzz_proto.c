@@ -10,7 +10,8 @@
  * Input: chunks, each [1 byte: connection][2 bytes: length, little-endian]
  * [that many bytes], delivered in order to the coordinator as if the
  * connection had sent them.  Connection (byte % FUZZ_CONNS): 0 is new and
- * must say HELLO itself (the secret is FUZZ_SECRET); 1 and 2 are workers
+ * must say HELLO itself (its AUTH cannot match: the coordinator's nonce is
+ * random, so it exercises everything before authentication); 1 and 2 are workers
  * and 3 a command client, joined before the input starts.  The whole input
  * is also read once with proto_recv, and every command reply found is
  * taken as dmtcp_command would take it.
@@ -134,18 +135,25 @@ static struct coord_conn *fuzz_connect(struct coord *c, int *peer)
     return c->conns[before];
 }
 
-/* The one place that knows how a client joins: HELLO with the secret. */
+/* The one place that knows how a client joins: HELLO with a nonce, the
+ * coordinator's CHALLENGE (left unread on the peer's end), then AUTH with
+ * the client's proof for FUZZ_SECRET. */
 static void fuzz_join(struct coord *c, struct coord_conn *k, uint32_t role, int32_t pid)
 {
     struct msg_hello h;
     memset(&h, 0, sizeof h);
     h.role = role;
     h.state = WSTATE_RUNNING;
-    memcpy(h.secret, FUZZ_SECRET, sizeof FUZZ_SECRET - 1);
+    memset(h.nonce, pid & 0xff, sizeof h.nonce);
     h.vpid = h.real_pid = pid;
     snprintf(h.name, sizeof h.name, "fuzz-%d", pid);
     snprintf(h.host, sizeof h.host, "fuzzhost");
     worker_hello(c, k, &h);
+    struct msg_auth a;
+    auth_proof(c->key, AUTH_LABEL_CLIENT, c->port, h.nonce, k->snonce, a.proof);
+    worker_auth(c, k, &a);
+    if (k->role != role)
+        abort(); /* the harness no longer knows how a client joins */
 }
 
 static void fuzz_setup(struct coord *c, struct fuzz_conn *fc)
@@ -157,7 +165,8 @@ static void fuzz_setup(struct coord *c, struct fuzz_conn *fc)
     c->opt.quiet = 1;
     snprintf(c->opt.ckptdir, sizeof c->opt.ckptdir, "%s", fuzz_dir);
     snprintf(c->self_dir, sizeof c->self_dir, "%s", fuzz_dir);
-    memcpy(c->secret, FUZZ_SECRET, sizeof FUZZ_SECRET - 1);
+    char token[SECRET_TOKEN_SIZE] = FUZZ_SECRET;
+    auth_key(token, c->key);
     for (int i = 0; i < FUZZ_CONNS; i++)
         fc[i].k = fuzz_connect(c, &fc[i].peer);
     fuzz_join(c, fc[1].k, ROLE_WORKER, 101);
