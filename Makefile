@@ -161,11 +161,11 @@ bin-asan/dmtcp_command: $(wildcard src/command/*.c) $(wildcard src/command/*.h)
 bin-asan/dmtcp_coordinator: $(wildcard src/coordinator/*.c) $(wildcard src/coordinator/*.h)
 $(ASAN_PROGRAMS): $(ASAN_COMMON_OBJ) $(wildcard src/common/*.h) $(wildcard include/*.h)
 	@mkdir -p bin-asan
-	$(ASAN_CC) $(ASAN_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(filter %.c,$^) $(ASAN_COMMON_OBJ)
+	$(ASAN_CC) $(ASAN_CFLAGS) -DSTASIS_VERSION='"$(VERSION)"' -o $@ $(filter %.c,$^) $(ASAN_COMMON_OBJ) $(SODIUM)
 
 $(ASAN_BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(ASAN_COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN_COMMON_OBJ) -lzstd
+	$(ASAN_CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN_COMMON_OBJ) -lzstd $(SODIUM)
 
 asan: all $(ASAN_PROGRAMS) $(ASAN_UNIT_BIN)
 	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
