@@ -42,7 +42,9 @@ writing() {
     done
     return 1
 }
-ckpts_logged() { grep -cE 'checkpoint [0-9]+(:| failed)' "$TMP/coord.log"; }
+# ckpts_logged: checkpoints the coordinator saw end (written or failed)
+ckpts_logged() { grep -cE 'checkpoint [0-9]+(: [0-9]+ processes,| failed)' "$TMP/coord.log"; }
+fails_logged() { grep -c 'checkpoint [0-9]* failed' "$TMP/coord.log"; }
 # writing_or_done: the write was seen, or the checkpoint ended before it was
 writing_or_done() { writing "$D" "$GOOD" "$LAUNCH_PID" || [ "$(ckpts_logged)" -gt "$LOGGED" ]; }
 
@@ -134,6 +136,7 @@ elif ! out=$(cmd -bc 2>&1); then
 else
     GOOD=$(image_in "$D")
     seen=
+    FAILS=$(fails_logged)
     for try in 1 2 3; do
         LOGGED=$(ckpts_logged)
         WRITER=
@@ -145,7 +148,7 @@ else
         fi
         wait_for test "$(ckpts_logged)" -gt "$LOGGED"
     done
-    failed_logged() { grep -q 'checkpoint [0-9]* failed' "$TMP/coord.log"; }
+    failed_logged() { [ "$(fails_logged)" -gt "$FAILS" ]; }
     if [ -z "$seen" ]; then
         fail "$name" "3 checkpoints ended before their writer was seen writing"
     elif ! wait_for failed_logged; then
