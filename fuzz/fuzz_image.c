@@ -19,10 +19,14 @@
  * reserved0 leaves an image as the fuzzer made it.
  *
  * Oracle, beyond the sanitizers: whatever dmtcp_restart accepts, the
- * restart helper must load without writing outside a region.  Every block
- * of an accepted image is walked as src/restart/load.c walks it, and every
- * copy of the restart plan is checked against the newest image's regions;
- * a write out of place is a crash (abort) with the input saved.
+ * restart helper must restore without crashing.  For an accepted image the
+ * harness checks, written independently of image_valid.h, what the helper
+ * will do: map every region in user space, apart from the others and from
+ * the helper itself; fill no reserved or shared file mapping; jump into
+ * executable memory; fit every thread's stack.  It walks every block as
+ * src/restart/load.c does, and checks every copy of the restart plan
+ * against the newest image's regions.  A violation is a crash (abort) with
+ * the input saved.
  * FUZZ_VERBOSE=1 prints what became of each input (to check the seeds).
  */
 #include <dirent.h>
@@ -162,8 +166,11 @@ static uint64_t fuzz_seal(uint8_t *b, size_t len, const char *parent, uint64_t p
 
 static void fuzz_broken(const char *what, uint64_t region)
 {
-    fprintf(stderr, "fuzz_image: an image dmtcp_restart accepted would make the restart helper %s (region %llu)\n",
-            what, (unsigned long long)region);
+    char where[40] = "the header";
+    if (region != IMAGE_NO_REGION)
+        snprintf(where, sizeof where, "region %llu", (unsigned long long)region);
+    fprintf(stderr, "fuzz_image: an image dmtcp_restart accepted would make the restart helper %s (%s)\n", what,
+            where);
     abort();
 }
 
@@ -203,10 +210,61 @@ static void fuzz_walk_loads(const uint8_t *b, size_t len, const struct image_reg
     }
 }
 
+/* What the helper does with the header and the table, written here
+ * independently of image_valid.h: it maps every region MAP_FIXED in
+ * table order (none may land on another, on itself or outside user
+ * space), fills only regions it maps writable, gives each thread a stack
+ * in its scratch area, moves the [vdso] family back and jumps to the
+ * entry. */
+#define FUZZ_HELPER_LOW 0x5ffd00000000ull
+#define FUZZ_HELPER_HIGH 0x600000400000ull
+#define FUZZ_USER_TOP 0x7ffffffff000ull
+
+static int fuzz_clear_of_helper(uint64_t start, uint64_t end)
+{
+    return end <= FUZZ_HELPER_LOW || start >= FUZZ_HELPER_HIGH;
+}
+
+static void fuzz_check_layout(const uint8_t *b)
+{
+    struct image_header h;
+    memcpy(&h, b, sizeof h);
+    if (h.nthreads < 1 || h.nthreads > 4096)
+        fuzz_broken("overflow its scratch area with thread stacks", IMAGE_NO_REGION);
+    const uint64_t special[3][2] = {{h.vdso_start, h.vdso_end}, {h.vvar_start, h.vvar_end},
+                                    {h.vclock_start, h.vclock_end}};
+    for (int k = 0; k < 3; k++)
+        if ((special[k][0] || special[k][1]) && !fuzz_clear_of_helper(special[k][0], special[k][1]))
+            fuzz_broken("move the kernel's [vdso] onto itself", IMAGE_NO_REGION);
+    if (h.parent_checksum && !memchr(h.parent, 0, sizeof h.parent))
+        fuzz_broken("read a parent name past its field", IMAGE_NO_REGION);
+    uint64_t prev_end = 0;
+    int entry_ok = 0;
+    for (uint64_t i = 0; i < h.nregions; i++) {
+        struct image_region r;
+        memcpy(&r, b + h.table_offset + i * sizeof r, sizeof r);
+        if (r.start % IMAGE_PAGE || r.end % IMAGE_PAGE || r.start >= r.end || r.start < IMAGE_PAGE ||
+            r.end > FUZZ_USER_TOP)
+            fuzz_broken("map a region outside user space", i);
+        if (r.start < prev_end)
+            fuzz_broken("map a region over another", i);
+        if (!fuzz_clear_of_helper(r.start, r.end))
+            fuzz_broken("map a region over itself", i);
+        if (r.payload_size && (r.kind == REGION_RESERVED || r.kind == REGION_FILE_SHARED))
+            fuzz_broken("write saved pages into a reserved or shared file mapping", i);
+        if (h.restore_entry >= r.start && h.restore_entry < r.end && (r.prot & 4))
+            entry_ok = 1;
+        prev_end = r.end;
+    }
+    if (!entry_ok)
+        fuzz_broken("jump to an entry outside executable memory", IMAGE_NO_REGION);
+}
+
 static void fuzz_check_loads(const uint8_t *b, size_t len)
 {
     struct image_header h;
     memcpy(&h, b, sizeof h);
+    fuzz_check_layout(b);
     for (uint64_t i = 0; i < h.nregions; i++) {
         struct image_region r;
         memcpy(&r, b + h.table_offset + i * sizeof r, sizeof r);

@@ -152,7 +152,8 @@ static inline int image_valid_header_fields(const struct image_header *h, struct
         image_valid_special("vclock_start", h->vclock_start, h->vclock_end, f) < 0)
         return -1;
     if (h->program_break > IMAGE_USER_TOP)
-        return image_fault_set(f, IMAGE_NO_REGION, "program_break", h->program_break, "lies past the top of user space");
+        return image_fault_set(f, IMAGE_NO_REGION, "program_break", h->program_break,
+                               "lies past the top of user space");
     return image_valid_parent(h, f);
 }
 
@@ -345,7 +346,8 @@ static inline int image_valid_block(const struct image_region *r, uint64_t i, co
     if (b->codec == CODEC_RAW && (b->stored_len != b->raw_len || b->offset % IMAGE_PAGE))
         return image_fault_set(f, i, "stored_len", b->stored_len, "of a raw block is not its page-aligned raw_len");
     if (b->codec == CODEC_ZSTD && b->stored_len > ZSTD_COMPRESSBOUND((uint64_t)b->raw_len))
-        return image_fault_set(f, i, "stored_len", b->stored_len, "of a zstd block exceeds zstd's bound for its raw_len");
+        return image_fault_set(f, i, "stored_len", b->stored_len,
+                               "of a zstd block exceeds zstd's bound for its raw_len");
     return 0;
 }
 

@@ -6,10 +6,10 @@
  * with the image and a struct restart_info on two descriptors.  The helper
  * reads the image again itself, so it checks again every field it uses
  * (common/image_valid.h), before anything is unmapped: whatever the file
- * holds by now, the helper never crashes; a bad image ends it with the
- * one line dmtcp_restart would print, and exit status 1.  The helper lives in its own
- * address ranges (IMAGE_HELPER_* in image.h, far from where Linux puts
- * programs, libraries and stacks; dmtcp_restart refuses images that use them).  It:
+ * holds by now, the helper never crashes; a bad image ends it with the one
+ * line dmtcp_restart would print, and exit status 1.  The helper lives in
+ * its own address ranges (IMAGE_HELPER_* in image.h, far from where Linux
+ * puts programs, libraries and stacks; images may not use them).  It:
  *   1. reads the image header and region table, and checks every field,
  *   2. unmaps everything but itself and the kernel's special mappings,
  *   3. moves the running kernel's vdso/vvar to the addresses they had at
@@ -181,6 +181,15 @@ __attribute__((noreturn)) void hs_refuse(const char *part, const struct image_re
     hs_say(f->why);
     hs_say(": the image is corrupt\n");
     rs_exit(1);
+}
+
+/* The same for one header field. */
+static __attribute__((noreturn)) void hs_refuse_field(const char *part, const char *field, uint64_t value,
+                                                      const char *why)
+{
+    struct image_fault f;
+    image_fault_set(&f, IMAGE_NO_REGION, field, value, why);
+    hs_refuse(part, 0, &f);
 }
 
 static int hs_atoi(const char *s)
@@ -442,25 +451,27 @@ static void hs_map_region(int img, const struct image_region *r, const char *str
  * for this file (image_valid.h). */
 static void hs_check_header(int img, const struct image_header *h)
 {
-    struct image_fault f;
     static const char magic[8] = IMAGE_MAGIC;
-    const char *bad = "the header is not one this restart helper restores";
+    const char *bad = "not an image this restart helper restores";
     long size = rs_lseek(img, 0, RS_SEEK_END);
     if (size < 0)
         hs_die("cannot read the image", hs_image_path, size);
     for (int i = 0; i < 8; i++)
         if (h->magic[i] != magic[i])
-            hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "magic", (uint8_t)h->magic[i], "is not Stasis's"), &f));
+            hs_refuse_field(bad, "magic", (uint8_t)h->magic[i], "is not a Stasis image's");
     if (h->version != IMAGE_VERSION)
-        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "version", h->version, "is not format 2"), &f));
-    if (h->header_size != IMAGE_HEADER_SIZE || h->arch != IMAGE_ARCH_X86_64 || h->page_size != IMAGE_PAGE)
-        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "arch", h->arch,
-                                           "with header_size and page_size is not x86_64's"), &f));
+        hs_refuse_field(bad, "version", h->version, "is not format 2");
+    if (h->header_size != IMAGE_HEADER_SIZE)
+        hs_refuse_field(bad, "header_size", h->header_size, "is not 4096");
+    if (h->arch != IMAGE_ARCH_X86_64)
+        hs_refuse_field(bad, "arch", h->arch, "is not x86_64 (62)");
+    if (h->page_size != IMAGE_PAGE)
+        hs_refuse_field(bad, "page_size", h->page_size, "is not 4096");
     if (!load_header_sealed(h))
-        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "header_checksum", h->header_checksum,
-                                           "does not match the header"), &f));
+        hs_refuse_field(bad, "header_checksum", h->header_checksum, "does not match the header");
     if (h->uid != (uint64_t)rs_getuid())
-        hs_refuse(bad, 0, (image_fault_set(&f, IMAGE_NO_REGION, "uid", h->uid, "is not the user restarting it"), &f));
+        hs_refuse_field(bad, "uid", h->uid, "is not the user restarting it");
+    struct image_fault f;
     if (image_valid_layout(h, (uint64_t)size, &f) < 0)
         hs_refuse("inconsistent layout in the header", 0, &f);
     if (image_valid_header_fields(h, &f) < 0)

@@ -329,6 +329,7 @@ field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" <<<"$1" | he
 run_helper() {
     local name=$1 file=$2 out=$TMP/$1.helper hp
     "$IMGTOOL" helper-info "$TMP/$name.info" "$file"
+    # shellcheck disable=SC2016 # expanded by that sh
     bg sh -c 'exec "$0" 3 4 -1 3<"$1" 4<"$2"' "$HELPER" "$file" "$TMP/$name.info" >"$out" 2>&1
     hp=$BG_PID
     HRC=
