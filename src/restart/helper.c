@@ -149,7 +149,6 @@ static void hs_xval(uint64_t v)
     hs_say(out);
 }
 
-static const char *hs_image_path = "the image";
 
 /* The image is refused: the same line dmtcp_restart's check prints for
  * the same fault (image_bad_fault in src/common/image_check.c), naming the
@@ -158,7 +157,7 @@ static const char *hs_image_path = "the image";
 __attribute__((noreturn)) void hs_refuse(const char *part, const struct image_region *r, const struct image_fault *f)
 {
     hs_say("dmtcp_restart: refusing to restart ");
-    hs_say(hs_image_path);
+    hs_say(hs_image ? hs_image : "the image");
     hs_say(": ");
     if (f->region != IMAGE_NO_REGION) {
         hs_say("region ");
@@ -455,7 +454,7 @@ static void hs_check_header(int img, const struct image_header *h)
     const char *bad = "not an image this restart helper restores";
     long size = rs_lseek(img, 0, RS_SEEK_END);
     if (size < 0)
-        hs_die("cannot read the image", hs_image_path, size);
+        hs_die("cannot read the image", 0, size);
     for (int i = 0; i < 8; i++)
         if (h->magic[i] != magic[i])
             hs_refuse_field(bad, "magic", (uint8_t)h->magic[i], "is not a Stasis image's");
@@ -517,7 +516,6 @@ void helper_main(long *sp)
         hs_die("bad restart information from dmtcp_restart", 0, rc);
     given.image_path[sizeof given.image_path - 1] = 0;
     hs_image = given.image_path;
-    hs_image_path = given.image_path;
     load_set_image_path(given.image_path);
     report_init(given.coord_fd, given.image_path);
     load_init(HELPER_BUFS);
@@ -525,7 +523,7 @@ void helper_main(long *sp)
     static struct image_header hdr;
     rc = hs_read_at(img, &hdr, sizeof hdr, 0);
     if (rc < 0)
-        hs_die("cannot read the image header", hs_image_path, rc);
+        hs_die("cannot read the image header", 0, rc);
     hs_check_header(img, &hdr);
     uint64_t meta = hdr.strings_offset + hdr.strings_size - hdr.table_offset; /* <= IMAGE_MAX_META */
     uint64_t tmp_len = ((meta + 1048576 + 2 * IMAGE_PAGE) + IMAGE_PAGE - 1) & ~(uint64_t)(IMAGE_PAGE - 1);
