@@ -153,7 +153,8 @@ static void hs_xval(uint64_t v)
 /* The image is refused: the same line dmtcp_restart's check prints for
  * the same fault (image_bad_fault in src/common/image_check.c), naming the
  * image, the part (a region, when f names one; its range when r is
- * given), the field, its value and the problem; exit status 1. */
+ * given), the field, its value and the problem; exit status 1, and the
+ * same reason to the coordinator (report.c), as for any failure. */
 __attribute__((noreturn)) void hs_refuse(const char *part, const struct image_region *r, const struct image_fault *f)
 {
     hs_say("dmtcp_restart: refusing to restart ");
@@ -179,7 +180,7 @@ __attribute__((noreturn)) void hs_refuse(const char *part, const struct image_re
     hs_say(" ");
     hs_say(f->why);
     hs_say(": the image is corrupt\n");
-    rs_exit(1);
+    report_exit(1); /* the coordinator hears it too: the whole restart fails at once */
 }
 
 /* The same for one header field. */
