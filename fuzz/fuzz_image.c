@@ -15,8 +15,8 @@
  * every checksum recomputed (blocks, heads, table, header, trailer), and a
  * parent_checksum of 1 made into a link to the next image (its file name
  * and header checksum) — so the fuzzer spends its time on the range
- * checks, not on checksums it cannot forge.  Bit 0 of the header's
- * reserved0 leaves an image as the fuzzer made it.
+ * checks, not on checksums it cannot forge.  An input that starts with
+ * FUZZ_UNSEALED leaves its images as the fuzzer made them.
  *
  * Oracle, beyond the sanitizers: whatever dmtcp_restart accepts, the
  * restart helper must restore without crashing.  For an accepted image the
@@ -49,6 +49,7 @@
 #define FUZZ_IMAGES 3
 #define FUZZ_SEP "\nSTASIS-FUZZ-PARENT\n"
 #define FUZZ_SEP_LEN (sizeof FUZZ_SEP - 1)
+#define FUZZ_UNSEALED "STASIS-FUZZ-UNSEALED"
 #define FUZZ_BLOCK_BYTES ((uint64_t)IMAGE_BLOCK_PAGES * IMAGE_PAGE)
 
 static char fuzz_dir[256];
@@ -126,8 +127,6 @@ static uint64_t fuzz_seal(uint8_t *b, size_t len, const char *parent, uint64_t p
     if (len < sizeof h)
         return 0;
     memcpy(&h, b, sizeof h);
-    if (h.reserved0 & 1)
-        return h.header_checksum;
     h.uid = (uint32_t)getuid();
     h.file_size = len;
     if (h.parent_checksum == 1 && parent) {
@@ -331,6 +330,11 @@ static int fuzz_write(const char *path, const uint8_t *b, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    int sealed = size < sizeof FUZZ_UNSEALED - 1 || memcmp(data, FUZZ_UNSEALED, sizeof FUZZ_UNSEALED - 1) != 0;
+    if (!sealed) {
+        data += sizeof FUZZ_UNSEALED - 1;
+        size -= sizeof FUZZ_UNSEALED - 1;
+    }
     uint8_t *img[FUZZ_IMAGES];
     size_t len[FUZZ_IMAGES];
     int n = 0;
@@ -351,7 +355,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int k = n - 1; k >= 0; k--) {
         fuzz_path(path[k], sizeof path[k], k);
         const char *parent = k + 1 < n ? strrchr(path[k + 1], '/') + 1 : NULL;
-        sum = fuzz_seal(img[k], len[k], parent, sum);
+        if (sealed)
+            sum = fuzz_seal(img[k], len[k], parent, sum);
         fuzz_write(path[k], img[k], len[k]);
     }
     for (int k = n; k < FUZZ_IMAGES; k++) { /* no stale parents from an earlier input */

@@ -10,10 +10,12 @@
  * code holding the restore entry, anonymous memory stored as zstd and raw
  * blocks, a reserved range, shared mappings, a plugin section, the special
  * mappings — a few KiB each; and a chain of three (newest, parent, base,
- * separated by FUZZ_SEP, each parent_checksum 1: the harness links them).
- * Protocol scripts (fuzz_proto.c's input): chunks per connection that join,
- * ask for status, run a whole checkpoint, a plugin barrier, a restart, and
- * a few malformed messages.
+ * separated by FUZZ_SEP, each parent_checksum 1: the harness links them),
+ * and one image marked FUZZ_UNSEALED (checked as written: owned by uid 0).
+ * Protocol scripts (fuzz_proto.c's input): chunks per connection that say
+ * HELLO (and an AUTH that cannot match), ask for status, run a whole
+ * checkpoint, a plugin barrier, a restart that completes and one that
+ * fails, and a few malformed messages.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +32,7 @@
 #include "common/proto.h"
 
 #define FUZZ_SEP "\nSTASIS-FUZZ-PARENT\n"
-#define FUZZ_SECRET "fuzz0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+#define FUZZ_UNSEALED "STASIS-FUZZ-UNSEALED"
 
 /* ---- a growing buffer --------------------------------------------------- */
 
@@ -218,7 +220,7 @@ static void build_image(struct buf *b, const struct seed_image *s)
     h.header_size = IMAGE_HEADER_SIZE;
     h.arch = IMAGE_ARCH_X86_64;
     h.page_size = IMAGE_PAGE;
-    h.uid = 0; /* the harness makes it the fuzzing user's */
+    h.uid = 0; /* the harness makes it the fuzzing user's (unless FUZZ_UNSEALED) */
     h.nthreads = 2;
     h.created_ns = 1700000000000000000ull;
     h.comp_id = 0xc0ffee;
@@ -306,6 +308,12 @@ static void write_images(const char *dir)
         build_image(&b, &one[i]);
         write_file(dir, names[i], b.p, b.len);
     }
+    /* the raw image as written, not sealed again by the harness */
+    build_image(&b, &one[1]);
+    put(&all, FUZZ_UNSEALED, strlen(FUZZ_UNSEALED));
+    put(&all, b.p, b.len);
+    write_file(dir, "unsealed-raw", all.p, all.len);
+    all.len = 0;
     const struct seed_image chain[] = {
         {chain_newest, 2, NULL, 1, 0},
         {chain_parent, 2, NULL, 1, 0},
@@ -347,13 +355,15 @@ static void put_barrier(struct buf *b, int conn, uint32_t id, uint64_t gen)
     put_msg(b, conn, MSG_BARRIER, &m, sizeof m);
 }
 
+/* A new connection's HELLO; its AUTH can never match (the coordinator's
+ * nonce is random), so it reaches everything before authentication. */
 static void put_hello(struct buf *b, uint32_t role, uint32_t state, uint32_t peers)
 {
     struct msg_hello h;
     memset(&h, 0, sizeof h);
     h.role = role;
     h.state = state;
-    memcpy(h.secret, FUZZ_SECRET, strlen(FUZZ_SECRET));
+    memset(h.nonce, 0x5a, sizeof h.nonce);
     h.vpid = h.real_pid = 200;
     h.comp_id = 0xc0ffee;
     h.generation = 4;
@@ -413,12 +423,49 @@ static void write_protos(const char *dir)
     put_msg(&b, 1, MSG_PLUGIN_BARRIER, &pb, sizeof pb);
     write_file(dir, "plugin-barrier", b.p, b.len);
 
+    /* a new connection: HELLO, then an AUTH with a proof that cannot match */
     b.len = 0;
-    put_hello(&b, ROLE_WORKER, WSTATE_RESTARTING, 1);
-    put_barrier(&b, 0, BARRIER_RESTARTED, 4);
-    put_barrier(&b, 0, BARRIER_REFILLED, 4);
-    put_command(&b, CMD_QUIT, 0);
+    put_hello(&b, ROLE_WORKER, WSTATE_RUNNING, 0);
+    struct msg_auth auth;
+    memset(&auth, 0x33, sizeof auth);
+    put_msg(&b, 0, MSG_AUTH, &auth, sizeof auth);
+    write_file(dir, "hello-auth", b.p, b.len);
+
+    /* a restart of one image carried by the command connection: the image
+     * registered, the restored process back on it, the restart barriers */
+    b.len = 0;
+    struct msg_restart_image ri;
+    memset(&ri, 0, sizeof ri);
+    ri.token = 7;
+    ri.comp_id = 0xc0ffee;
+    ri.generation = 4;
+    ri.vpid = ri.pid = 300;
+    ri.nimages = 1;
+    snprintf(ri.host, sizeof ri.host, "fuzzhost");
+    snprintf(ri.image, sizeof ri.image, "/tmp/ckpt_seed_300.dmtcp");
+    put_msg(&b, 3, MSG_RESTART_IMAGE, &ri, sizeof ri);
+    struct msg_restart_back back;
+    memset(&back, 0, sizeof back);
+    back.vpid = back.real_pid = 300;
+    back.generation = 4;
+    snprintf(back.name, sizeof back.name, "seed");
+    snprintf(back.host, sizeof back.host, "fuzzhost");
+    put_msg(&b, 3, MSG_RESTART_BACK, &back, sizeof back);
+    put_barrier(&b, 3, BARRIER_RESTARTED, 4);
+    put_barrier(&b, 3, BARRIER_REFILLED, 4);
+    put_msg(&b, 1, MSG_CKPT_REQUEST, NULL, 0);
     write_file(dir, "restart", b.p, b.len);
+
+    /* the same image's restart failing in the helper */
+    b.len = 0;
+    put_msg(&b, 3, MSG_RESTART_IMAGE, &ri, sizeof ri);
+    struct msg_restart_failed rf;
+    memset(&rf, 0, sizeof rf);
+    rf.status = 22;
+    snprintf(rf.reason, sizeof rf.reason, "refusing to restart /tmp/ckpt_seed_300.dmtcp: header: nthreads");
+    put_msg(&b, 3, MSG_RESTART_FAILED, &rf, sizeof rf);
+    put_command(&b, CMD_QUIT, 0);
+    write_file(dir, "restart-failed", b.p, b.len);
 
     /* malformed: bad magic, a newer version, a length for another type, a
      * message before HELLO, a reply sent to the coordinator */
