@@ -184,6 +184,8 @@ static void fuzz_teardown(struct coord *c, struct fuzz_conn *fc)
     for (int i = 0; i < c->ckpt.nimages; i++)
         free(c->ckpt.images[i]);
     free(c->ckpt.images);
+    for (int i = 0; i < c->ngroups; i++) /* restarts the input left unfinished */
+        free(c->groups[i].images);
     free(c->groups);
     for (int i = 0; i < FUZZ_CONNS; i++)
         close(fc[i].peer);
