@@ -50,6 +50,10 @@ cmd -k >/dev/null
 wait_for no_peers
 bg $PY "$PROTO" worker "$PORT" --name three --restart 0x99:2 --exit-at never --ready "$TMP/r3" 2>"$TMP/three.err"
 three=$BG_PID
+# the survivor first: a peer that came and went before it joined would
+# fail a restart the survivor is not yet part of
+joined_one() { cmd -s 2>/dev/null | grep -q NUM_PEERS=1; }
+wait_for joined_one || fail restart-peer-dies "the survivor never joined"
 bg $PY -c '
 import sys, socket; sys.path.insert(0, sys.argv[2]); import stasis_proto as p
 port = int(sys.argv[1]); s = p.connect(port)
