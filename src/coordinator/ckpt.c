@@ -209,7 +209,12 @@ static void ckpt_try_release(struct coord *c)
         return;
     }
     struct msg_barrier rel = { .barrier = ck->barrier, .generation = ck->generation };
-    for (int i = 0; i < c->nconns; i++) {
+    /* -kc: once the images are durable the processes are killed where
+     * they wait (ckpt_released), never released to run past the
+     * checkpoint: output they printed then would be printed again by the
+     * restart */
+    int kill_here = ck->barrier == BARRIER_CHECKPOINTED && ck->kill_after;
+    for (int i = 0; i < c->nconns && !kill_here; i++) {
         struct coord_conn *k = c->conns[i];
         if (!k->dead && k->participant)
             conn_send(c, k, MSG_BARRIER_RELEASE, &rel, sizeof(rel));
