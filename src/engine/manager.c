@@ -289,6 +289,9 @@ static void manager_restarted(void)
     int alone = ri->restart_peers <= 1;
     int connected = ri->coord_fd >= 0 ? rejoin_coordinator(ri->coord_fd) == 0
                                       : manager_connect(WSTATE_RESTARTING, alone ? 1 : ri->restart_peers) == 0;
+    /* the connection dmtcp_restart registered was authenticated by it: the
+     * token is not needed here either, and must not reach the next image */
+    auth_wipe(engine_config.secret, sizeof engine_config.secret);
     if (!connected && !alone)
         rejoin_abort("cannot reach the coordinator, which the other processes of the restart wait for");
     plugin_dispatch(DMTCP_EVENT_RESTART, &data);

@@ -34,7 +34,9 @@ writing() {
     for p in $(writers "$3"); do
         for l in /proc/"$p"/fd/*; do
             l=$(readlink "$l" 2>/dev/null) || continue
-            if [[ $l == "$1"/* ]] && [ "$l" != "$2" ]; then
+            # a temporary: a named one, or an O_TMPFILE ("DIR/#INODE (deleted)");
+            # not the new image once renamed into place (then it has ended)
+            if [[ $l == "$1"/* ]] && [ "$l" != "$2" ] && [[ $l == *.tmp || $l == *"(deleted)" ]]; then
                 WRITER=$p
                 return 0
             fi
