@@ -147,7 +147,13 @@ struct image_header {
     uint64_t vclock_start, vclock_end;
     uint64_t program_break;   /* the kernel's program break (brk) at checkpoint */
     char program[256];        /* short name of the program */
-    char reserved2[1024];     /* zero (no command line is stored) */
+    /* the process's place in its computation, as the program knew it
+     * (virtual ids); 0 = unknown (images of older builds) */
+    int32_t vppid;            /* parent */
+    int32_t vpgid;            /* process group */
+    int32_t vsid;             /* session */
+    uint32_t nprocs;          /* processes in the checkpoint this image belongs to (0 = unknown) */
+    char reserved2[1008];     /* zero (no command line is stored) */
     char host[64];
     /* incremental images: the image this one builds on (0/"" when full) */
     uint64_t parent_checksum; /* its header_checksum */
@@ -209,7 +215,11 @@ IMAGE_PIN(image_header, vclock_start, 176, 8);
 IMAGE_PIN(image_header, vclock_end, 184, 8);
 IMAGE_PIN(image_header, program_break, 192, 8);
 IMAGE_PIN(image_header, program, 200, 256);
-IMAGE_PIN(image_header, reserved2, 456, 1024);
+IMAGE_PIN(image_header, vppid, 456, 4);
+IMAGE_PIN(image_header, vpgid, 460, 4);
+IMAGE_PIN(image_header, vsid, 464, 4);
+IMAGE_PIN(image_header, nprocs, 468, 4);
+IMAGE_PIN(image_header, reserved2, 472, 1008);
 IMAGE_PIN(image_header, host, 1480, 64);
 IMAGE_PIN(image_header, parent_checksum, 1544, 8);
 IMAGE_PIN(image_header, chain_depth, 1552, 4);
@@ -306,7 +316,15 @@ struct restart_info {
     uint64_t image_ino;        /* the engine reads its plugin sections only from it */
     int32_t coord_fd;          /* the restart's connection to the coordinator (registered
                                   with MSG_RESTART_IMAGE), or -1; see docs/protocol.md */
+    int32_t pidmap_fd;         /* memfd of struct restart_pid[] (vpid → real pid of every
+                                  process of the restart), or -1 */
+    uint32_t npids;
     uint32_t reserved;
+};
+/* One process of a restart: the pid its program knows, the kernel's now. */
+struct restart_pid {
+    int32_t vpid;
+    int32_t real_pid;
 };
 #define RESTART_INFO_MAGIC 0x52535452u
 

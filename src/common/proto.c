@@ -49,6 +49,7 @@ long proto_payload_size(uint16_t type)
     case MSG_RESTART_IMAGE: return sizeof(struct msg_restart_image);
     case MSG_RESTART_FAILED: return sizeof(struct msg_restart_failed);
     case MSG_RESTART_BACK: return sizeof(struct msg_restart_back);
+    case MSG_WORKER_EXEC: return sizeof(struct msg_worker_exec);
     default: return -2;
     }
 }

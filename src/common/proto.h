@@ -71,6 +71,8 @@ enum proto_type {
                                 restored; coord → its processes: the restart failed */
     MSG_RESTART_BACK = 19,   /* restored process → coord on that connection: it is back and
                                 becomes a worker (answered with WELCOME) */
+    MSG_WORKER_EXEC = 20,    /* worker → coord: this process exec'd a new program, which took over
+                                the connection (or, flag EXEC_LEAVING, one the engine cannot follow) */
     MSG_TYPE_MAX
 };
 
@@ -247,12 +249,12 @@ PROTO_PIN(msg_do_ckpt, ckptdir, 16);
 
 struct msg_barrier {
     uint32_t barrier;      /* enum barrier_id */
-    uint32_t reserved;
+    uint32_t nprocs;       /* release of SUSPENDED: processes in the checkpoint; else 0 */
     uint64_t generation;
 };
 PROTO_PIN_SIZE(msg_barrier, 16);
 PROTO_PIN(msg_barrier, barrier, 0);
-PROTO_PIN(msg_barrier, reserved, 4);
+PROTO_PIN(msg_barrier, nprocs, 4);
 PROTO_PIN(msg_barrier, generation, 8);
 
 struct msg_ckpt_done {
@@ -338,6 +340,25 @@ struct msg_worker_status {
 PROTO_PIN_SIZE(msg_worker_status, 8);
 PROTO_PIN(msg_worker_status, flags, 0);
 PROTO_PIN(msg_worker_status, reserved, 4);
+
+/* MSG_WORKER_EXEC: sent by the new program's engine on the connection it
+ * inherited across execve (the process keeps its place in the
+ * computation), or by the old program's engine just before an exec the
+ * engine cannot follow (flag EXEC_LEAVING: a static or set-user-ID
+ * program, which runs outside checkpoint control; the connection then
+ * closes). */
+#define EXEC_LEAVING 1u
+struct msg_worker_exec {
+    int32_t real_pid;
+    uint32_t flags;        /* EXEC_LEAVING */
+    char name[64];         /* the new program's short name */
+    char why[128];         /* EXEC_LEAVING: why it cannot be followed */
+};
+PROTO_PIN_SIZE(msg_worker_exec, 200);
+PROTO_PIN(msg_worker_exec, real_pid, 0);
+PROTO_PIN(msg_worker_exec, flags, 4);
+PROTO_PIN(msg_worker_exec, name, 8);
+PROTO_PIN(msg_worker_exec, why, 72);
 
 /* ---- helpers (proto.c) ---------------------------------------------- */
 

@@ -65,6 +65,25 @@ static void ckpt_send_do(struct coord *c, struct coord_conn *k)
     conn_send(c, k, MSG_DO_CKPT, &d, sizeof(d));
 }
 
+/* A process that joins while a checkpoint has not yet suspended everyone
+ * (a child forked or spawned by a participant, which holds its own
+ * suspension back until the child has joined) is part of that checkpoint:
+ * its parent's image records it.  Later it would miss the consistent cut,
+ * and waits for the next checkpoint. */
+void ckpt_admit(struct coord *c, struct coord_conn *k)
+{
+    if (c->ckpt.barrier == BARRIER_SUSPENDED) {
+        c->ckpt.nprocs++;
+        coord_info("checkpoint %llu: process %d (%s) joined before every process was suspended; "
+                   "it is part of the checkpoint",
+                   (unsigned long long)c->ckpt.generation, k->hello.vpid, k->hello.name);
+        ckpt_send_do(c, k);
+    } else {
+        coord_info("process %d joined during checkpoint %llu and is not part of it", k->hello.vpid,
+                   (unsigned long long)c->ckpt.generation);
+    }
+}
+
 int ckpt_start(struct coord *c, int kill_after, char *why, size_t cap)
 {
     if (c->ckpt.active) {
@@ -209,6 +228,8 @@ static void ckpt_try_release(struct coord *c)
         return;
     }
     struct msg_barrier rel = { .barrier = ck->barrier, .generation = ck->generation };
+    if (ck->barrier == BARRIER_SUSPENDED)
+        rel.nprocs = (uint32_t)live;
     /* -kc: once the images are durable the processes are killed where
      * they wait (ckpt_released), never released to run past the
      * checkpoint: output they printed then would be printed again by the
@@ -294,12 +315,23 @@ void ckpt_done(struct coord *c, struct coord_conn *k, const struct msg_ckpt_done
     ckpt_add_image(c, k, path);
 }
 
+/* A participant that ends before it was suspended ended before the cut:
+ * the others' images show it gone (its parent may still reap it), and the
+ * checkpoint goes on without it.  Once suspended, it was part of the cut,
+ * and its image is missing. */
 void ckpt_participant_gone(struct coord *c, struct coord_conn *k)
 {
     k->participant = 0;
     if (!c->ckpt.active)
         return;
-    ckpt_fail(c, "process %d (%s) exited during checkpoint", k);
+    if (k->barrier == 0 && c->ckpt.barrier == BARRIER_SUSPENDED) {
+        c->ckpt.nprocs--;
+        coord_info("checkpoint %llu: process %d (%s) ended before it was suspended; the checkpoint "
+                   "goes on without it", (unsigned long long)c->ckpt.generation, k->hello.vpid,
+                   k->hello.name);
+    } else {
+        ckpt_fail(c, "process %d (%s) exited during checkpoint", k);
+    }
     ckpt_try_release(c);
 }
 

@@ -147,6 +147,8 @@ struct coord {
     uint64_t comp_id;
     uint64_t generation;
     int any_worker_joined;
+    int uncontrolled;              /* processes that exec'd a program the engine cannot follow */
+    char uncontrolled_last[256];   /* the latest of them, for the log and status */
     int quitting;
     int64_t quit_deadline_ms;
     int64_t next_ckpt_ms;   /* interval timer; 0 = off */
@@ -200,6 +202,7 @@ int ckpt_start(struct coord *c, int kill_after, char *why, size_t cap);
 void ckpt_barrier(struct coord *c, struct coord_conn *k, const struct msg_barrier *b);
 void ckpt_done(struct coord *c, struct coord_conn *k, const struct msg_ckpt_done *d);
 void ckpt_participant_gone(struct coord *c, struct coord_conn *k);
+void ckpt_admit(struct coord *c, struct coord_conn *k);
 void pbarrier_reached(struct coord *c, struct coord_conn *k, const struct msg_plugin_barrier *b);
 void pbarrier_recheck(struct coord *c);
 void ckpt_timer(struct coord *c);

@@ -71,11 +71,10 @@ static void worker_join(struct coord *c, struct coord_conn *k)
     } else {
         coord_info("join: process %d (%s@%s, pid %d) from %s; %d processes", h->vpid, h->name,
                    h->host, h->real_pid, k->peer_addr, conn_count_workers(c));
-        if (c->ckpt.active)
-            coord_info("process %d joined during checkpoint %llu and is not part of it",
-                       h->vpid, (unsigned long long)c->ckpt.generation);
     }
     worker_welcome(c, k);
+    if (k->state == WSTATE_RUNNING && c->ckpt.active)
+        ckpt_admit(c, k);
 }
 
 /* HELLO: answer with our nonce and our proof; the client checks it before
@@ -145,6 +144,32 @@ static void worker_ckpt_request(struct coord *c, struct coord_conn *k)
         coord_log("cannot start the requested checkpoint: %s", why);
 }
 
+/* The process exec'd: the new program's engine took over the connection,
+ * or (EXEC_LEAVING) the new program cannot be followed and the connection
+ * is about to close. */
+static void worker_exec(struct coord *c, struct coord_conn *k, const struct msg_worker_exec *m)
+{
+    struct msg_hello h = k->hello;
+    memcpy(h.name, m->name, sizeof(h.name));
+    worker_sanitize(&h);
+    char why[sizeof(m->why)];
+    memcpy(why, m->why, sizeof(why));
+    why[sizeof(why) - 1] = 0;
+    for (char *p = why; *p; p++)
+        if ((unsigned char)*p < 32 || *p == 127)
+            *p = '?';
+    if (m->flags & EXEC_LEAVING) {
+        coord_info("process %d (%s) leaves checkpoint control: it execs %s, %s", k->hello.vpid,
+                   k->hello.name, h.name, why);
+        c->uncontrolled++;
+        snprintf(c->uncontrolled_last, sizeof(c->uncontrolled_last), "process %d: %s (%s)",
+                 k->hello.vpid, h.name, why);
+        return;
+    }
+    coord_info("exec: process %d (%s) now runs %s", k->hello.vpid, k->hello.name, h.name);
+    memcpy(k->hello.name, h.name, sizeof(h.name));
+}
+
 void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const void *p)
 {
     switch (type) {
@@ -167,6 +192,9 @@ void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const 
         break;
     case MSG_PLUGIN_BARRIER:
         pbarrier_reached(c, k, p);
+        break;
+    case MSG_WORKER_EXEC:
+        worker_exec(c, k, p);
         break;
     }
 }

@@ -77,6 +77,34 @@ ENGINE_API int dmtcp_disable_ckpt(void)
     return 1;
 }
 
+/* The engine's own sections during which no checkpoint may start (fork
+ * until the child has joined, exec until the connection is handed over):
+ * dmtcp_disable_ckpt's gate, without the thread's nesting count. */
+void api_gate_enter(void)
+{
+    for (;;) {
+        while (atomic_load(&manager_state.suspending))
+            sys_futex_wait(&manager_state.suspending, 1, NULL);
+        atomic_fetch_add(&manager_state.disable_count, 1);
+        if (!atomic_load(&manager_state.suspending))
+            return;
+        atomic_fetch_sub(&manager_state.disable_count, 1);
+        sys_futex_wake(&manager_state.disable_count, 1);
+    }
+}
+
+void api_gate_leave(void)
+{
+    if (atomic_fetch_sub(&manager_state.disable_count, 1) == 1)
+        sys_futex_wake(&manager_state.disable_count, 1);
+}
+
+/* In a forked child: only the forking thread's own sections are still open. */
+int api_thread_disable_depth(void)
+{
+    return api_disable_depth;
+}
+
 ENGINE_API int dmtcp_enable_ckpt(void)
 {
     if (api_disable_depth <= 0) {

@@ -242,15 +242,4 @@ CRITICAL_WRAP(int, dlclose, (void *h), (h))
 CRITICAL_WRAP(int, setenv, (const char *n, const char *v, int o), (n, v, o))
 CRITICAL_WRAP(int, unsetenv, (const char *n), (n))
 CRITICAL_WRAP(int, putenv, (char *s), (s))
-/* fork: also waits until a lazy restart has loaded all memory (a child
- * would not get the pages still missing) */
-ENGINE_API pid_t fork(void)
-{
-    CRITICAL_REAL(pid_t, fork, (void))
-    restore_lazy_wait();
-    threads_critical_enter("fork");
-    pid_t r = real();
-    threads_critical_leave();
-    return r;
-}
-CRITICAL_WRAP(int, system, (const char *c), (c))
+/* fork, vfork, exec, posix_spawn and system: spawn.c */

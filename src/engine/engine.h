@@ -109,6 +109,7 @@ pid_t threads_current_vtid(void);
 void threads_critical_enter(const char *call);
 void threads_critical_leave(void);
 void threads_after_fork_child(void);
+void threads_join_child(void);
 
 /* ---- the engine's own descriptors (engine_fds.c) ---------------------- */
 int engine_fds_own(int fd, int *slot, const char *what);
@@ -226,11 +227,29 @@ struct manager_state {
     int want_checkpoint;   /* doorbell reasons, set by other threads */
     int want_status;
     uint64_t launch_ns;
+    uint32_t ckpt_nprocs;  /* processes in the checkpoint running (SUSPENDED's release) */
+    int want_detach;       /* a thread about to exec asks for the connection (spawn.c) */
+    int detach_state;      /* futex: MANAGER_DETACH_* answer */
 };
 extern struct manager_state manager_state;
 int manager_start(void);
 int manager_request_checkpoint(void);
 void manager_set_status_flags(uint32_t flags);
+/* fork and exec (spawn.c) */
+int manager_detach_for_exec(void);
+void manager_reattach(void);
+int manager_adopt_connection(int fd);
+void manager_say_leaving(const char *name, const char *why);
+void manager_after_fork_child(int open_sections);
+
+/* ---- checkpoint gate (api.c): no checkpoint starts while one is open -- */
+void api_gate_enter(void);
+void api_gate_leave(void);
+int api_thread_disable_depth(void);
+
+/* ---- new processes and programs (spawn.c) ---------------------------- */
+void spawn_init(void);
+void spawn_joined(void);
 
 /* ---- back with the coordinator after a restart (rejoin.c) ------------ */
 /* Take over the restart's connection fd and say the process is back: 0
@@ -282,5 +301,12 @@ pid_t pid_real_pid(void);
 pid_t pid_to_real(pid_t vpid);
 void pid_after_restart(void);
 void pid_reset_for_child(void);
+void pid_set_virtual(pid_t vpid);
+/* pid_tree.c: the other processes' pids after a restart */
+void pid_tree_load(int fd, uint32_t n, pid_t prev_real);
+pid_t pid_tree_to_real(pid_t v);
+pid_t pid_tree_to_virtual(pid_t r);
+void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
+void pid_tree_renew_syscall(void *ucontext);
 
 #endif

@@ -96,36 +96,4 @@ ENGINE_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(
     return rc;
 }
 
-/* ---- exec: PRE_EXEC before, POST_EXEC if it returns (it failed) -------- */
-ENGINE_API int execve(const char *path, char *const argv[], char *const envp[])
-{
-    static int (*real)(const char *, char *const[], char *const[]);
-    if (!real)
-        real = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
-    events_send(DMTCP_EVENT_PRE_EXEC);
-    int rc = real(path, argv, envp);
-    events_send(DMTCP_EVENT_POST_EXEC);
-    return rc;
-}
-
-ENGINE_API int execvp(const char *file, char *const argv[])
-{
-    static int (*real)(const char *, char *const[]);
-    if (!real)
-        real = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execvp");
-    events_send(DMTCP_EVENT_PRE_EXEC);
-    int rc = real(file, argv);
-    events_send(DMTCP_EVENT_POST_EXEC);
-    return rc;
-}
-
-ENGINE_API int execv(const char *path, char *const argv[])
-{
-    static int (*real)(const char *, char *const[]);
-    if (!real)
-        real = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execv");
-    events_send(DMTCP_EVENT_PRE_EXEC);
-    int rc = real(path, argv);
-    events_send(DMTCP_EVENT_POST_EXEC);
-    return rc;
-}
+/* exec: PRE_EXEC before, POST_EXEC if it returns (it failed): spawn.c */

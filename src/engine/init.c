@@ -1,10 +1,9 @@
 /*
  * init.c — the engine starts here, in the constructor of libdmtcp.so.
  *
- * Reads the configuration dmtcp_launch put in the environment, removes the
- * engine from LD_PRELOAD so that programs this one execs run normally (child
- * processes are outside checkpoint control until multi-process support
- * lands), registers the built-in plugins, installs the checkpoint signal
+ * Reads the configuration dmtcp_launch put in the environment (and keeps it
+ * there: programs this one execs and spawns run the engine too, spawn.c),
+ * registers the built-in plugins, installs the checkpoint signal
  * handler and starts the manager thread.  A problem here never stops the
  * user's program: it runs on, without checkpoints, after one warning.
  */
@@ -91,35 +90,6 @@ static int engine_env_bounded(const char *name, int dflt, int lo, int hi, const 
     return (int)x;
 }
 
-/* Remove every LD_PRELOAD entry that names libdmtcp*.so (the engine and its
- * plugins) so exec'd children run without the engine. */
-static void engine_strip_preload(void)
-{
-    const char *v = getenv("LD_PRELOAD");
-    if (!v)
-        return;
-    char out[4096] = "", item[1024];
-    size_t o = 0;
-    for (const char *p = v; *p;) {
-        size_t n = strcspn(p, ": ");
-        if (n && n < sizeof item) {
-            memcpy(item, p, n);
-            item[n] = 0;
-            const char *base = strrchr(item, '/');
-            base = base ? base + 1 : item;
-            if (strncmp(base, "libdmtcp", 8) != 0 && o + n + 2 < sizeof out)
-                o += (size_t)snprintf(out + o, sizeof out - o, "%s%s", o ? ":" : "", item);
-        }
-        p += n;
-        while (*p == ':' || *p == ' ')
-            p++;
-    }
-    if (o)
-        setenv("LD_PRELOAD", out, 1);
-    else
-        unsetenv("LD_PRELOAD");
-}
-
 static void engine_read_config(void)
 {
     struct engine_config *c = &engine_config;
@@ -153,8 +123,8 @@ static void engine_read_config(void)
 
 static void engine_atfork_child(void)
 {
-    /* The child is not under checkpoint control: forget the coordinator
-     * (without closing the parent's connection state) and the tid cache. */
+    /* Forget the parent's coordinator connection and tid cache; the fork
+     * wrapper (spawn.c) then makes the child join as a process of its own. */
     engine_fds_after_fork_child(); /* closes the child's copies of the engine's descriptors */
     manager_state.connected = 0;
     manager_state.coord_fd = -1;
@@ -167,7 +137,6 @@ __attribute__((constructor)) static void engine_init(void)
     if (getenv("STASIS_ENGINE_DISABLED"))
         return;
     engine_read_config();
-    engine_strip_preload();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     manager_state.launch_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -183,8 +152,10 @@ __attribute__((constructor)) static void engine_init(void)
     }
     pthread_atfork(NULL, NULL, engine_atfork_child);
     events_init();
+    spawn_init(); /* a connection handed over across exec is taken back first */
     if (manager_start() < 0)
         engine_warn("cannot start the checkpoint manager thread; running without checkpoints");
+    spawn_joined();
     dmtcp_event_data_t data = {0};
     plugin_dispatch(DMTCP_EVENT_INIT, &data);
 }

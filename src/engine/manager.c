@@ -36,10 +36,12 @@
 
 #include "common/auth.h"
 #include "common/proto.h"
+#include "common/secret.h"
 #include "engine/engine.h"
 #include "engine/sys.h"
 
 struct manager_state manager_state = {.coord_fd = -1, .request_fd = -1};
+static int manager_ring(void);
 static __thread int manager_tls_is_manager; /* set in the manager thread */
 
 static void manager_lost(const char *why)
@@ -79,6 +81,8 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
     a.hello.restart_peers = restart_peers;
     snprintf(a.hello.name, sizeof a.hello.name, "%.63s", engine_config.program);
     gethostname(a.hello.host, sizeof a.hello.host - 1);
+    if (!engine_config.secret[0] && secret_load(engine_config.coord_port, engine_config.secret, NULL) < 0)
+        memset(engine_config.secret, 0, sizeof engine_config.secret); /* a forked child reads it again */
     a.token = engine_config.secret;
     a.port = engine_config.coord_port;
     a.timeout_ms = AUTH_HANDSHAKE_MS;
@@ -140,8 +144,11 @@ static int manager_barrier(uint32_t b)
         if (n < 0)
             return -1;
         if (type == MSG_BARRIER_RELEASE && n == (long)sizeof(struct msg_barrier) &&
-            ((struct msg_barrier *)buf)->barrier == b)
+            ((struct msg_barrier *)buf)->barrier == b) {
+            if (b == BARRIER_SUSPENDED)
+                manager_state.ckpt_nprocs = ((struct msg_barrier *)buf)->nprocs;
             return 0;
+        }
     }
 }
 
@@ -201,6 +208,130 @@ ENGINE_API int dmtcp_local_barrier(const char *name)
     return manager_plugin_barrier(PBARRIER_LOCAL, name);
 }
 
+/* ---- exec: handing the connection over to the next program ------------
+ * A thread about to exec (spawn.c) asks the manager to let go of the
+ * coordinator connection: the manager, idle between checkpoints, stops
+ * reading it (a DO_CKPT that arrives meanwhile stays in the socket for the
+ * next program's engine) and waits until the exec fails — the thread then
+ * gives it back — or the process image is gone.  A manager inside a
+ * checkpoint says no: the thread lets the checkpoint run and asks again. */
+#define MANAGER_DETACH_ASKED 1
+#define MANAGER_DETACH_GRANTED 2
+#define MANAGER_DETACH_REFUSED 3
+
+static void manager_answer_detach(int answer)
+{
+    atomic_store(&manager_state.want_detach, 0);
+    atomic_store(&manager_state.detach_state, answer);
+    sys_futex_wake(&manager_state.detach_state, 0x7fffffff);
+}
+
+static void manager_refuse_detach(void)
+{
+    if (atomic_load(&manager_state.want_detach))
+        manager_answer_detach(MANAGER_DETACH_REFUSED);
+}
+
+/* In the manager's idle loop: grant, and wait for the connection back. */
+static void manager_serve_detach(void)
+{
+    if (!atomic_load(&manager_state.want_detach))
+        return;
+    manager_answer_detach(MANAGER_DETACH_GRANTED);
+    while (atomic_load(&manager_state.detach_state) == MANAGER_DETACH_GRANTED)
+        sys_futex_wait(&manager_state.detach_state, MANAGER_DETACH_GRANTED, NULL);
+}
+
+/* From the exec'ing thread (inside api_gate_enter): 0 once the manager no
+ * longer reads the connection, -EBUSY while a checkpoint runs, -ETIMEDOUT
+ * when the manager did not answer within 10 s, -ENOTCONN without one. */
+int manager_detach_for_exec(void)
+{
+    if (!manager_state.connected)
+        return -ENOTCONN;
+    atomic_store(&manager_state.detach_state, MANAGER_DETACH_ASKED);
+    atomic_store(&manager_state.want_detach, 1);
+    manager_ring();
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    for (int i = 0; i < 100; i++) {
+        int st = atomic_load(&manager_state.detach_state);
+        if (st == MANAGER_DETACH_GRANTED)
+            return 0;
+        if (st == MANAGER_DETACH_REFUSED)
+            return -EBUSY;
+        sys_futex_wait(&manager_state.detach_state, st, &ts);
+    }
+    atomic_store(&manager_state.want_detach, 0);
+    if (atomic_load(&manager_state.detach_state) == MANAGER_DETACH_GRANTED)
+        return 0;
+    atomic_store(&manager_state.detach_state, 0);
+    return -ETIMEDOUT;
+}
+
+/* The exec failed: the manager takes the connection back. */
+void manager_reattach(void)
+{
+    atomic_store(&manager_state.detach_state, 0);
+    sys_futex_wake(&manager_state.detach_state, 0x7fffffff);
+}
+
+/* The connection inherited across exec (spawn.c): it is already
+ * authenticated; tell the coordinator which program runs now. */
+int manager_adopt_connection(int fd)
+{
+    if (engine_fds_own(fd, &manager_state.coord_fd, "coordinator connection") < 0)
+        return -EMFILE;
+    manager_state.connected = 1;
+    struct msg_worker_exec m;
+    memset(&m, 0, sizeof m);
+    m.real_pid = pid_real_pid();
+    snprintf(m.name, sizeof m.name, "%.63s", engine_config.program);
+    if (proto_send(manager_state.coord_fd, MSG_WORKER_EXEC, &m, sizeof m) < 0) {
+        manager_lost("send failed");
+        return -EPIPE;
+    }
+    return 0;
+}
+
+/* Just before an exec the engine cannot follow (spawn.c): say so; the
+ * connection closes with the exec. */
+void manager_say_leaving(const char *name, const char *why)
+{
+    if (!manager_state.connected)
+        return;
+    struct msg_worker_exec m;
+    memset(&m, 0, sizeof m);
+    m.real_pid = pid_real_pid();
+    m.flags = EXEC_LEAVING;
+    snprintf(m.name, sizeof m.name, "%.63s", name);
+    snprintf(m.why, sizeof m.why, "%.127s", why);
+    proto_send(manager_state.coord_fd, MSG_WORKER_EXEC, &m, sizeof m);
+}
+
+/* A forked child (spawn.c), single-threaded: the parent's manager thread
+ * and its connection are not here.  The child starts its own, as a new
+ * process of the computation, keeping the computation id and generation.
+ * Sections the forking thread had open stay open; everything else the
+ * parent's threads held is gone with them. */
+void manager_after_fork_child(int open_sections)
+{
+    manager_state.coord_fd = -1;
+    manager_state.request_fd = -1;
+    manager_state.connected = 0;
+    manager_state.lost_warned = 0;
+    atomic_store(&manager_state.suspending, 0);
+    atomic_store(&manager_state.disable_count, open_sections);
+    atomic_store(&manager_state.holds, 0);
+    manager_state.hold_owner = 0;
+    atomic_store(&manager_state.want_checkpoint, 0);
+    atomic_store(&manager_state.want_status, 0);
+    atomic_store(&manager_state.want_detach, 0);
+    atomic_store(&manager_state.detach_state, 0);
+    atomic_store(&manager_state.status_flags, 0);
+    manager_state.num_checkpoints = 0;
+    manager_state.num_restarts = 0;
+}
+
 /* A wait the program itself asked for: checkpoints held back by
  * dmtcp_disable_ckpt() sections or a delayed-resume window (whose threads
  * are still in the previous checkpoint's handler).  It lasts as long as the
@@ -218,6 +349,7 @@ static void manager_wait_holds(int *counter, int is_hold, uint64_t generation, c
         sys_futex_wait(counter, n, &ts);
         engine_fds_serve();
         manager_poll_kill();
+        manager_refuse_detach();
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (!said && ms >= engine_config.suspend_timeout_ms) {
@@ -461,6 +593,7 @@ static void *manager_main(void *arg)
         if (p[0].revents & POLLIN) {
             uint64_t v;
             if (read(manager_state.request_fd, &v, sizeof v) == (ssize_t)sizeof v) {
+                manager_serve_detach(); /* first: a DO_CKPT waiting now is the next program's */
                 if (atomic_exchange(&manager_state.want_status, 0) && manager_state.connected) {
                     struct msg_worker_status st = {.flags = atomic_load(&manager_state.status_flags)};
                     if (proto_send(manager_state.coord_fd, MSG_WORKER_STATUS, &st, sizeof st) < 0)
@@ -489,7 +622,8 @@ int manager_start(void)
 {
     engine_fds_set_waker(manager_wake);
     engine_fds_own(eventfd(0, EFD_CLOEXEC), &manager_state.request_fd, "doorbell (eventfd)");
-    manager_connect(WSTATE_RUNNING, 0);
+    if (!manager_state.connected)
+        manager_connect(WSTATE_RUNNING, 0);
     pthread_t th;
     pthread_attr_t at;
     pthread_attr_init(&at);

@@ -56,6 +56,17 @@ void threads_after_fork_child(void)
     threads_state.disabled = 1;
 }
 
+/* A forked child that joins the computation: it has one thread, none
+ * parked or in the handler; the table is rebuilt at its first checkpoint. */
+void threads_join_child(void)
+{
+    atomic_store(&threads_state.parked, 0);
+    atomic_store(&threads_state.in_handler, 0);
+    atomic_store(&threads_state.collecting, 0);
+    threads_state.nrecs = 0;
+    threads_state.disabled = 0;
+}
+
 /* Fill the per-thread kernel state of the calling thread into r. */
 static void threads_record_self(struct thread_rec *r)
 {
@@ -227,6 +238,8 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
                                .generation = manager_state.generation};
     plugin_dispatch(DMTCP_EVENT_THREAD_RESUME, &data);
     threads_resume_sleep(uc);
+    if (data.is_restart)
+        pid_tree_renew_syscall(uc);
     errno = saved_errno;
     if (atomic_fetch_sub(&threads_state.in_handler, 1) == 1)
         sys_futex_wake(&threads_state.in_handler, 1);

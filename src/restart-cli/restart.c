@@ -37,6 +37,7 @@
 #include "restart-cli/chain.h"
 #include "restart-cli/files.h"
 #include "restart-cli/join.h"
+#include "restart-cli/tree.h"
 #include "restart-cli/trust.h"
 
 #define RESTART_FAILED_STATUS 4 /* the restart could not complete */
@@ -59,6 +60,8 @@ static void restart_usage(FILE *f)
             "                          the background (env STASIS_LAZY_RESTART=1; needs\n"
             "                          userfaultfd for kernel faults: root, CAP_SYS_PTRACE or\n"
             "                          vm.unprivileged_userfaultfd=1; one full image only)\n"
+            "      --partial           restart only the images given, though the checkpoint took\n"
+            "                          more processes (by default every image is required)\n"
             "      --restart-timeout SECONDS\n"
             "                          a restart that is not complete after SECONDS fails\n"
             "                          (default %d; env STASIS_RESTART_TIMEOUT)\n"
@@ -90,6 +93,7 @@ struct restart_opts {
     enum coordclient_mode mode;
     int quiet;
     int lazy;
+    int partial;
     const char *timeout;
     char **images;
     int nimages;
@@ -142,6 +146,10 @@ static int restart_parse(int argc, char **argv, struct restart_opts *o)
             if (m < 0)
                 goto missing;
             o->timeout = v;
+        } else if ((m = cliopt_match(argc, argv, &i, NULL, "--partial", NULL)) != CLIOPT_NO) {
+            if (m < 0)
+                goto extra;
+            o->partial = 1;
         } else if ((m = cliopt_match(argc, argv, &i, "-q", "--quiet", NULL)) != CLIOPT_NO) {
             if (m < 0)
                 goto extra;
@@ -237,72 +245,6 @@ static int restart_timeout(const struct restart_opts *o, uint32_t *out)
     return 0;
 }
 
-/* Wait (bounded: a registration takes at most a connect and a reply) for
- * a child to say it registered its image; 0, or -1 if it died first. */
-static int restart_child_registered(int fd)
-{
-    int ms = COORDCLIENT_CONNECT_MS + 2 * COORDCLIENT_REPLY_MS;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    char c = 0;
-    int n;
-    do
-        n = poll(&p, 1, ms);
-    while (n < 0 && errno == EINTR);
-    return n > 0 && read(fd, &c, 1) == 1 && c == 'R' ? 0 : -1;
-}
-
-/* The child for image i: register it, tell the parent, become its helper. */
-static void restart_child(const struct restart_opts *o, const struct restart_join *j,
-                          const struct image_header *hdrs, const int *fds, const struct chain_result *chains,
-                          const char *helper, struct restart_info *ri, int i, int ready)
-{
-    char err[1024];
-    int fd;
-    if (join_register(j, (uint32_t)i, o->images[i], &hdrs[i], &fd, err, sizeof err) != CC_OK) {
-        fprintf(stderr, "dmtcp_restart: %s\n", err);
-        _exit(1);
-    }
-    if (write(ready, "R", 1) != 1)
-        _exit(1);
-    restart_exec(helper, o->images[i], fds[i], ri, &chains[i], fd);
-}
-
-/* Fork one process per further image; each registers its image and execs
- * its helper.  All are registered before this process restores image 0;
- * if one cannot be, the restart is failed through fd0 and we exit. */
-static void restart_start_others(const struct restart_opts *o, const struct restart_join *j,
-                                 const struct image_header *hdrs, const int *fds, const struct chain_result *chains,
-                                 const char *helper, struct restart_info *ri, int fd0)
-{
-    for (int i = 1; i < o->nimages; i++) {
-        int p[2];
-        pid_t pid = pipe2(p, O_CLOEXEC) < 0 ? -1 : fork();
-        if (pid < 0) {
-            char why[1400];
-            snprintf(why, sizeof why, "%s: cannot start its process: %s", o->images[i], strerror(errno));
-            join_fail(fd0, why);
-            fprintf(stderr, "dmtcp_restart: the restart failed: %s\n", why);
-            exit(RESTART_FAILED_STATUS);
-        }
-        if (pid == 0) {
-            close(p[0]);
-            restart_child(o, j, hdrs, fds, chains, helper, ri, i, p[1]);
-        }
-        close(p[1]);
-        if (restart_child_registered(p[0]) < 0) {
-            char why[1400];
-            snprintf(why, sizeof why, "%s: its process (pid %d) could not join the restart", o->images[i],
-                     (int)pid);
-            join_fail(fd0, why);
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            fprintf(stderr, "dmtcp_restart: the restart failed: %s\n", why);
-            exit(RESTART_FAILED_STATUS);
-        }
-        close(p[0]);
-    }
-}
-
 int main(int argc, char **argv)
 {
     struct restart_opts o = {0};
@@ -336,6 +278,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
             return 1;
         }
+    }
+    if (tree_check(o.nimages, o.images, hdrs, o.partial, err, sizeof err) < 0) {
+        fprintf(stderr, "dmtcp_restart: refusing to restart: %s\n", err);
+        return 1;
     }
     char dir[PATH_MAX], helper[PATH_MAX + 64];
     if (coordclient_self_dir(dir, sizeof dir) < 0) {
@@ -388,13 +334,32 @@ int main(int argc, char **argv)
     j.addr = &addr;
     j.token = join_new_token();
     j.nimages = (uint32_t)o.nimages;
-    int fd0;
-    cc = join_register(&j, 0, o.images[0], &hdrs[0], &fd0, err, sizeof err);
-    if (cc != CC_OK) {
+    /* one process per image, in the computation's shape (tree.c); each
+     * registers its image, and runs its helper once all are registered */
+    static struct tree t;
+    if (tree_plan(&t, o.nimages, hdrs, err, sizeof err) < 0) {
         fprintf(stderr, "dmtcp_restart: %s\n", err);
-        return cc;
+        return 1;
     }
-    restart_start_others(&o, &j, hdrs, fds, chains, helper, &ri, fd0);
-    restart_exec(helper, o.images[0], fds[0], &ri, &chains[0], fd0);
+    int me = tree_build(&t);
+    int fd = -1;
+    cc = join_register(&j, (uint32_t)me, o.images[me], &hdrs[me], &fd, err, sizeof err);
+    if (cc != CC_OK)
+        fprintf(stderr, "dmtcp_restart: %s\n", err);
+    tree_registered(&t, cc == CC_OK);
+    char why[1200];
+    if (tree_wait_all_registered(&t, why, sizeof why) < 0) {
+        if (cc == CC_OK) {
+            join_fail(fd, why);
+            if (me == t.main)
+                fprintf(stderr, "dmtcp_restart: the restart failed: %s\n", why);
+        }
+        exit(cc == CC_OK ? RESTART_FAILED_STATUS : cc);
+    }
+    ri.pidmap_fd = tree_pidmap_fd(&t);
+    ri.npids = (uint32_t)o.nimages;
+    if (ri.pidmap_fd >= 0)
+        fcntl(ri.pidmap_fd, F_SETFD, 0); /* the restored engine's to read */
+    restart_exec(helper, o.images[me], fds[me], &ri, &chains[me], fd);
     return 1;
 }

@@ -39,8 +39,18 @@ pid_t pid_real_pid(void)
     return pid_state.real_pid ? pid_state.real_pid : sys_getpid();
 }
 
+/* The new program of a process that exec'd keeps the pid the program knew. */
+void pid_set_virtual(pid_t vpid)
+{
+    pid_state.real_pid = sys_getpid();
+    pid_state.vpid = vpid > 0 ? vpid : pid_state.real_pid;
+    pid_state.translating = pid_state.real_pid != pid_state.vpid;
+}
+
 void pid_after_restart(void)
 {
+    pid_t before = pid_state.real_pid ? pid_state.real_pid : pid_state.vpid;
+    pid_tree_load(restore_state.info.pidmap_fd, restore_state.info.npids, before);
     pid_state.real_pid = sys_getpid();
     pid_state.translating = pid_state.real_pid != pid_state.vpid;
 }
@@ -53,7 +63,7 @@ pid_t pid_to_real(pid_t v)
     if (v == pid_state.vpid)
         return pid_state.real_pid;
     struct thread_rec *r = threads_find_by_vtid(v);
-    return r ? r->real_tid : v;
+    return r ? r->real_tid : pid_tree_to_real(v);
 }
 
 ENGINE_API pid_t getpid(void)
@@ -76,7 +86,7 @@ ENGINE_API pid_t gettid(void)
 
 ENGINE_API int kill(pid_t pid, int sig)
 {
-    long rc = sys_call2(SYS_kill, pid_to_real(pid), sig);
+    long rc = sys_call2(SYS_kill, pid < -1 ? -pid_to_real(-pid) : pid_to_real(pid), sig);
     if (rc < 0) {
         errno = (int)-rc;
         return -1;
