@@ -282,6 +282,11 @@ static int secret_read_file(const char *path, char out[SECRET_TOKEN_SIZE])
     return r;
 }
 
+int secret_load_file(const char *path, char out[SECRET_TOKEN_SIZE])
+{
+    return secret_read_file(path, out);
+}
+
 static void secret_file_name(int port, char *name, size_t cap)
 {
     snprintf(name, cap, "coord-%d.secret", port);

@@ -45,6 +45,11 @@ struct secret_where {
  * the file is not private to the user); w may be NULL. */
 int secret_load(int port, char tok[SECRET_TOKEN_SIZE], struct secret_where *w);
 
+/* Reads the token from the file at path (found earlier by secret_load,
+ * whose w->path names it), with the same checks: a regular file of the
+ * user's, private to the user.  0 or -errno. */
+int secret_load_file(const char *path, char tok[SECRET_TOKEN_SIZE]);
+
 /* Makes a new random token for port, stores it (replacing an old file) and
  * returns it in tok.  0 or -errno; w (not NULL) says where and what was
  * refused on the way. */

@@ -27,6 +27,8 @@ struct engine_config {
     char coord_host[256];
     int coord_port;
     char secret[72];   /* the coordinator's token, wiped once the handshake is done */
+    char secret_path[4200]; /* the file it came from ("" = STASIS_COORD_SECRET): new processes
+                               read it again there, whatever their environment says */
     char ckptdir[1024];
     int ckpt_signal;
     int quiet;
@@ -228,6 +230,8 @@ struct manager_state {
     int want_status;
     uint64_t launch_ns;
     uint32_t ckpt_nprocs;  /* processes in the checkpoint running (SUSPENDED's release) */
+    int32_t family[3];     /* parent, group, session (virtual) at the checkpoint: taken here,
+                              not in a forked writer, whose parent is this process */
     int want_detach;       /* a thread about to exec asks for the connection (spawn.c) */
     int detach_state;      /* futex: MANAGER_DETACH_* answer */
 };
@@ -237,6 +241,7 @@ int manager_request_checkpoint(void);
 void manager_set_status_flags(uint32_t flags);
 /* fork and exec (spawn.c) */
 int manager_detach_for_exec(void);
+void manager_load_secret(void);
 void manager_reattach(void);
 int manager_adopt_connection(int fd);
 void manager_say_leaving(const char *name, const char *why);

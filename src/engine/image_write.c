@@ -462,7 +462,9 @@ static void image_fill_header(struct image_writer *w, uint64_t generation, size_
     h->restore_entry = (uint64_t)(uintptr_t)restore_entry;
     h->vpid = pid_virtual_pid();
     h->real_pid = pid_real_pid();
-    pid_tree_family(&h->vppid, &h->vpgid, &h->vsid);
+    h->vppid = manager_state.family[0];
+    h->vpgid = manager_state.family[1];
+    h->vsid = manager_state.family[2];
     h->nprocs = manager_state.ckpt_nprocs;
     h->program_break = (uint64_t)sys_call1(SYS_brk, 0);
     snprintf(h->program, sizeof h->program, "%s", engine_config.program);

@@ -117,8 +117,11 @@ static void engine_read_config(void)
     c->suspend_timeout_ms = engine_env_bounded("STASIS_SUSPEND_TIMEOUT", 10, 1, 86400, "seconds") * 1000;
     engine_env_str(c->libdir, sizeof c->libdir, "STASIS_LIBDIR", "");
     snprintf(c->program, sizeof c->program, "%s", program_invocation_short_name);
-    if (secret_load(c->coord_port, c->secret, NULL) < 0)
-        memset(c->secret, 0, sizeof c->secret);
+    const char *file = getenv("STASIS_SECRET_FILE"); /* where the process that started this one found it */
+    snprintf(c->secret_path, sizeof c->secret_path, "%s", file && file[0] == '/' ? file : "");
+    /* the token itself is read when a handshake needs it (manager.c), and
+     * wiped after: a program that took over its connection across exec
+     * never holds it */
 }
 
 static void engine_atfork_child(void)

@@ -55,6 +55,22 @@ static void manager_lost(const char *why)
     }
 }
 
+/* The coordinator's token, from the file found when the engine started
+ * (a program that changed its environment still finds it), or by the
+ * usual rule (secret.h) — remembering the file for the next time. */
+void manager_load_secret(void)
+{
+    struct engine_config *c = &engine_config;
+    if (c->secret_path[0] && secret_load_file(c->secret_path, c->secret) == 0)
+        return;
+    struct secret_where w;
+    if (secret_load(c->coord_port, c->secret, &w) < 0) {
+        memset(c->secret, 0, sizeof c->secret);
+        return;
+    }
+    snprintf(c->secret_path, sizeof c->secret_path, "%s", w.path);
+}
+
 /* Connect and authenticate (auth.h: the coordinator proves it holds this
  * user's secret before anything is obeyed); 0 or -errno (message already
  * printed).  Bounded: connect 5 s, handshake AUTH_HANDSHAKE_MS. */
@@ -81,8 +97,8 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
     a.hello.restart_peers = restart_peers;
     snprintf(a.hello.name, sizeof a.hello.name, "%.63s", engine_config.program);
     gethostname(a.hello.host, sizeof a.hello.host - 1);
-    if (!engine_config.secret[0] && secret_load(engine_config.coord_port, engine_config.secret, NULL) < 0)
-        memset(engine_config.secret, 0, sizeof engine_config.secret); /* a forked child reads it again */
+    if (!engine_config.secret[0])
+        manager_load_secret(); /* a new process reads it again */
     a.token = engine_config.secret;
     a.port = engine_config.coord_port;
     a.timeout_ms = AUTH_HANDSHAKE_MS;
@@ -400,6 +416,8 @@ static void manager_restarted(void)
         munmap((void *)(uintptr_t)ri->helper_start, ri->helper_end - ri->helper_start);
     pid_after_restart();
     if (ri->coord_host[0]) {
+        if (ri->coord_port != engine_config.coord_port)
+            engine_config.secret_path[0] = 0; /* another coordinator: found again by its port */
         snprintf(engine_config.coord_host, sizeof engine_config.coord_host, "%s", ri->coord_host);
         engine_config.coord_port = ri->coord_port;
         memcpy(engine_config.secret, ri->secret, sizeof engine_config.secret);
@@ -499,6 +517,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
     manager_barrier(BARRIER_SUSPENDED);
     sections_begin();
     plugin_dispatch_reverse(DMTCP_EVENT_PRECHECKPOINT, &data);
+    pid_tree_family(&manager_state.family[0], &manager_state.family[1], &manager_state.family[2]);
     struct thread_rec *me;
     threads_save_manager(&me);
     int failed = 0, released = 0;

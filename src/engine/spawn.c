@@ -75,7 +75,8 @@ static int spawn_is_engine_lib(const char *item, size_t n)
 static int spawn_is_live_var(const char *name, size_t n)
 {
     static const char *const live[] = {"DMTCP_COORD_HOST", "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR",
-                                       "STASIS_EXEC_STATE", "STASIS_JOIN_FD", "STASIS_ENGINE_DISABLED"};
+                                       "STASIS_EXEC_STATE", "STASIS_JOIN_FD", "STASIS_ENGINE_DISABLED",
+                                       "STASIS_SECRET_FILE"};
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
         if (strlen(live[i]) == n && strncmp(live[i], name, n) == 0)
             return 1;
@@ -142,6 +143,8 @@ static int spawn_engine_vars(char *ours[SPAWN_ENV_EXTRA], char *buf, size_t cap,
     SPAWN_ADD("DMTCP_COORD_HOST=%s", engine_config.coord_host);
     SPAWN_ADD("DMTCP_COORD_PORT=%d", engine_config.coord_port);
     SPAWN_ADD("DMTCP_CHECKPOINT_DIR=%s", engine_config.ckptdir);
+    if (engine_config.secret_path[0])
+        SPAWN_ADD("STASIS_SECRET_FILE=%s", engine_config.secret_path);
     /* LD_PRELOAD: the engine first, then the program's own entries */
     char pre[8192];
     size_t po = (size_t)snprintf(pre, sizeof pre, "%s", spawn_state.preload);

@@ -95,16 +95,15 @@ int tree_plan(struct tree *t, int n, const struct image_header *hdrs, char *err,
     }
     t->sh->real = (int32_t *)(t->sh + 1);
     t->sh->status = t->sh->real + n;
-    for (int i = 0; i < n; i++) {
-        int p = tree_index_of(t, hdrs[i].vppid);
-        /* a cycle cannot come from one checkpoint; treat it as a root */
-        for (int a = p, steps = 0; a >= 0 && steps <= n; a = t->parent[a], steps++)
+    for (int i = 0; i < n; i++)
+        t->parent[i] = tree_index_of(t, hdrs[i].vppid);
+    /* a cycle cannot come from one checkpoint; cut it (a crafted image) */
+    for (int i = 0; i < n; i++)
+        for (int a = t->parent[i], steps = 0; a >= 0 && steps <= n; a = t->parent[a], steps++)
             if (a == i) {
-                p = -1;
+                t->parent[i] = -1;
                 break;
             }
-        t->parent[i] = p;
-    }
     int best = -1, best_d = -1;
     for (int i = 0; i < n; i++) {
         if (t->parent[i] >= 0)

@@ -33,7 +33,8 @@ STDIN_FIFO='' # the FIFO programs get as stdin (run.sh: SCEN_STDIN: fifo), or ''
 PIDS=()       # background processes started and not yet reaped
 LAST_PID=''   # set by start_bg
 REAPED_RC=0   # set by reap
-IMAGE=''      # the image the next restart uses
+IMAGE=''      # the (first) image the next restart uses
+IMAGES=()     # every image the next restart uses
 WHY=''        # reason for the failure, set by the step that failed
 
 log() { echo "$(date +%T.%N | cut -c1-12) $*" >>"$RUN_DIR/driver.log"; }
@@ -134,11 +135,13 @@ start_coordinator() {
     log "coordinator on port $PORT"
 }
 
-running_or_dead() { dead "$1" || status_is 1 yes; }
+# A scenario may have child processes under control: any number of peers
+# (NUM_PEERS is a regular expression for status_is).
+running_or_dead() { dead "$1" || status_is '[1-9][0-9]*' yes; }
 
-# wait_running PID NAME: the coordinator shows one peer, running.
+# wait_running PID NAME: the coordinator shows the computation, running.
 wait_running() {
-    wait_for "$TIMEOUT" "NUM_PEERS=1 and RUNNING=yes for $2" running_or_dead "$1" || return 1
+    wait_for "$TIMEOUT" "NUM_PEERS>=1 and RUNNING=yes for $2" running_or_dead "$1" || return 1
     alive "$1" && return 0
     reap "$1"
     fail_step "$2 $(exit_text "$REAPED_RC") before it was running (see $2.err)"
@@ -168,22 +171,25 @@ image_list() {
         LC_ALL=C sort
 }
 
-# find_new_image [BEFORE]: sets IMAGE to the one image that is not in the
-# list BEFORE (image_list output from before the checkpoint) — a new file, or
-# the same name rewritten.
+# find_new_image [BEFORE]: sets IMAGES to the images that are not in the
+# list BEFORE (image_list output from before the checkpoint) — new files, or
+# the same names rewritten: one per process of the checkpoint — and IMAGE
+# to the first.
 find_new_image() {
-    local lines
+    local lines l
     mapfile -t lines < <(LC_ALL=C comm -13 <(printf '%s\n' "${1:-}") <(image_list))
-    ((${#lines[@]} == 1)) ||
-        fail_step "expected one new image in ckpt/, found ${#lines[@]}: $(cd "$RUN_DIR/ckpt" && echo *)" ||
+    ((${#lines[@]} >= 1)) ||
+        fail_step "expected a new image in ckpt/, found none: $(cd "$RUN_DIR/ckpt" && echo *)" ||
         return 1
-    IMAGE=${lines[0]#* * * }
-    log "image: $IMAGE"
+    IMAGES=()
+    for l in "${lines[@]}"; do IMAGES+=("${l#* * * }"); done
+    IMAGE=${IMAGES[0]}
+    log "images: ${IMAGES[*]}"
 }
 
-# restart_bg NAME: dmtcp_restart IMAGE in the background, output to NAME.*.
+# restart_bg NAME: dmtcp_restart IMAGES in the background, output to NAME.*.
 restart_bg() {
-    start_bg "$1" "$BIN/dmtcp_restart" -p "$PORT" -j "${RESTART_OPTS[@]}" "$IMAGE"
+    start_bg "$1" "$BIN/dmtcp_restart" -p "$PORT" -j "${RESTART_OPTS[@]}" "${IMAGES[@]}"
 }
 
 # restart_image NAME: restart_bg, then wait until it is running.
@@ -198,7 +204,7 @@ run_begin() {
     mkdir -p "$RUN_DIR/scen" "$RUN_DIR/ckpt" && mkdir -m 700 "$RUN_DIR/xdg" || return 1
     RUN_ENV=(env --default-signal "STASIS_SCEN_RUN=$RUN_DIR" "XDG_RUNTIME_DIR=$RUN_DIR/xdg"
         "SCEN_DIR=$RUN_DIR/scen")
-    PORT='' PIDS=() LAST_PID='' IMAGE='' WHY='' SKIP_WHY='' RESTART_OPTS=() STDIN_FIFO=''
+    PORT='' PIDS=() LAST_PID='' IMAGE='' IMAGES=() WHY='' SKIP_WHY='' RESTART_OPTS=() STDIN_FIFO=''
     log "run $1"
 }
 
