@@ -173,16 +173,23 @@ image_list() {
 
 # find_new_image [BEFORE]: sets IMAGES to the images that are not in the
 # list BEFORE (image_list output from before the checkpoint) — new files, or
-# the same names rewritten: one per process of the checkpoint — and IMAGE
-# to the first.
+# the same names rewritten — of the newest checkpoint (generation: offset
+# 48 of the header), one per process, and IMAGE to the first.
 find_new_image() {
     local lines l
     mapfile -t lines < <(LC_ALL=C comm -13 <(printf '%s\n' "${1:-}") <(image_list))
     ((${#lines[@]} >= 1)) ||
         fail_step "expected a new image in ckpt/, found none: $(cd "$RUN_DIR/ckpt" && echo *)" ||
         return 1
+    # only the newest checkpoint's: a process that ended since left an older one
+    local gen newest=0 f
     IMAGES=()
-    for l in "${lines[@]}"; do IMAGES+=("${l#* * * }"); done
+    for l in "${lines[@]}"; do
+        f=${l#* * * }
+        gen=$(od -An -t u8 -j 48 -N 8 "$f" | tr -d ' ')
+        if ((gen > newest)); then newest=$gen IMAGES=("$f")
+        elif ((gen == newest)); then IMAGES+=("$f"); fi
+    done
     IMAGE=${IMAGES[0]}
     log "images: ${IMAGES[*]}"
 }

@@ -186,6 +186,7 @@ mode_incremental() {
     checkpoint || return 1
     checkpoint || return 1
     log "chain: $(cd "$RUN_DIR/ckpt" && echo ckpt_*.dmtcp)"
+    find_new_image "" || return 1 # the newest checkpoint's images (a child may have ended since the first)
     kill_computation "$LAUNCH_PID" || return 1
     restart_image restart1 || return 1
     check_and_expect "$LAST_PID" restart1
