@@ -108,6 +108,18 @@ int dmtcp_release_checkpoints(void) __attribute__((weak));
 int dmtcp_global_barrier(const char *name) __attribute__((weak));
 int dmtcp_local_barrier(const char *name) __attribute__((weak));
 
+/* The coordinator's name service, DMTCP's calls: during a checkpoint or a
+ * restart (from an event hook, like the barriers), the processes of the
+ * computation share values by key (id and key together at most 60
+ * characters once key is written in hex; values at most 184 bytes).  The
+ * table is emptied when a checkpoint or restart starts.  1 on success, 0
+ * when the key is unknown or the call failed; *val_len gives the room in
+ * val and returns the value's length. */
+int dmtcp_send_key_val_pair_to_coordinator(const char *id, const void *key, uint32_t key_len, const void *val,
+                                           uint32_t val_len) __attribute__((weak));
+int dmtcp_send_query_to_coordinator(const char *id, const void *key, uint32_t key_len, void *val,
+                                    uint32_t *val_len) __attribute__((weak));
+
 /* 1 when the calling thread is running one of the application's signal
  * handlers. */
 int dmtcp_in_signal_handler(void) __attribute__((weak));

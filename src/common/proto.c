@@ -50,6 +50,7 @@ long proto_payload_size(uint16_t type)
     case MSG_RESTART_FAILED: return sizeof(struct msg_restart_failed);
     case MSG_RESTART_BACK: return sizeof(struct msg_restart_back);
     case MSG_WORKER_EXEC: return sizeof(struct msg_worker_exec);
+    case MSG_KV: return sizeof(struct msg_kv);
     default: return -2;
     }
 }

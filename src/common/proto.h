@@ -73,6 +73,8 @@ enum proto_type {
                                 becomes a worker (answered with WELCOME) */
     MSG_WORKER_EXEC = 20,    /* worker → coord: this process exec'd a new program, which took over
                                 the connection (or, flag EXEC_LEAVING, one the engine cannot follow) */
+    MSG_KV = 21,             /* worker → coord: store (KV_SET, KV_MIN) or ask (KV_GET) a value of
+                                the computation's name service; coord → worker: the answer to KV_GET */
     MSG_TYPE_MAX
 };
 
@@ -359,6 +361,30 @@ PROTO_PIN(msg_worker_exec, real_pid, 0);
 PROTO_PIN(msg_worker_exec, flags, 4);
 PROTO_PIN(msg_worker_exec, name, 8);
 PROTO_PIN(msg_worker_exec, why, 72);
+
+/* MSG_KV: the coordinator's name service, a table of keys and values
+ * that the processes of a computation share during one checkpoint or one
+ * restart (the coordinator empties it when either starts).  Plugins elect
+ * the owner of a shared object (KV_MIN keeps the smallest value, a
+ * little-endian int64) and publish where a recreated object can be found. */
+#define KV_SET 1u     /* value replaces the key's */
+#define KV_MIN 2u     /* keep the smaller int64 (value[0..8]) */
+#define KV_GET 3u     /* ask; the answer is a MSG_KV with op KV_FOUND or KV_MISSING */
+#define KV_FOUND 4u
+#define KV_MISSING 5u
+#define KV_KEY_MAX 64
+#define KV_VALUE_MAX 184
+struct msg_kv {
+    uint32_t op;
+    uint32_t len;          /* bytes of value used */
+    char key[KV_KEY_MAX];  /* NUL-terminated */
+    uint8_t value[KV_VALUE_MAX];
+};
+PROTO_PIN_SIZE(msg_kv, 256);
+PROTO_PIN(msg_kv, op, 0);
+PROTO_PIN(msg_kv, len, 4);
+PROTO_PIN(msg_kv, key, 8);
+PROTO_PIN(msg_kv, value, 72);
 
 /* ---- helpers (proto.c) ---------------------------------------------- */
 

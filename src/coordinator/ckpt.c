@@ -106,6 +106,7 @@ int ckpt_start(struct coord *c, int kill_after, char *why, size_t cap)
     }
     ckpt_clear(&c->ckpt);
     c->ckpt.active = 1;
+    kv_clear(c); /* the name service serves one checkpoint */
     c->ckpt.generation = ++c->generation;
     c->ckpt.kill_after = kill_after;
     c->ckpt.barrier = BARRIER_SUSPENDED;
@@ -298,6 +299,7 @@ void ckpt_done(struct coord *c, struct coord_conn *k, const struct msg_ckpt_done
         return;
     }
     k->ckpt_done = 1;
+    pbarrier_recheck(c); /* one that gave up is no longer waited for at plugin barriers */
     char path[sizeof(d->path)], error[sizeof(d->error)];
     memcpy(path, d->path, sizeof(path));
     path[sizeof(path) - 1] = 0;

@@ -331,7 +331,8 @@ static int conn_type_allowed(const struct coord_conn *k, uint16_t type)
         return type == MSG_COMMAND || type == MSG_RESTART_IMAGE || type == MSG_RESTART_FAILED ||
                type == MSG_RESTART_BACK;
     return type == MSG_CKPT_REQUEST || type == MSG_BARRIER || type == MSG_CKPT_DONE ||
-           type == MSG_WORKER_STATUS || type == MSG_PLUGIN_BARRIER || type == MSG_WORKER_EXEC;
+           type == MSG_WORKER_STATUS || type == MSG_PLUGIN_BARRIER || type == MSG_WORKER_EXEC ||
+           type == MSG_KV;
 }
 
 static void conn_dispatch(struct coord *c, struct coord_conn *k, uint16_t type, const void *p)
@@ -405,6 +406,7 @@ static void conn_parse(struct coord *c, struct coord_conn *k)
             struct msg_restart_failed rf;
             struct msg_restart_back rb;
             struct msg_worker_exec we;
+            struct msg_kv kv;
             unsigned char raw[sizeof(struct msg_ckpt_done)];
         } u;
         memset(&u, 0, sizeof(u));

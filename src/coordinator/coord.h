@@ -147,6 +147,8 @@ struct coord {
     uint64_t comp_id;
     uint64_t generation;
     int any_worker_joined;
+    struct coord_kv *kv;           /* the name service's entries (kv.c) */
+    int nkv, kv_cap;
     int uncontrolled;              /* processes that exec'd a program the engine cannot follow */
     char uncontrolled_last[256];   /* the latest of them, for the log and status */
     int quitting;
@@ -205,6 +207,10 @@ void ckpt_participant_gone(struct coord *c, struct coord_conn *k);
 void ckpt_admit(struct coord *c, struct coord_conn *k);
 void pbarrier_reached(struct coord *c, struct coord_conn *k, const struct msg_plugin_barrier *b);
 void pbarrier_recheck(struct coord *c);
+
+/* kv.c: the name service (MSG_KV) */
+void kv_message(struct coord *c, struct coord_conn *k, const struct msg_kv *m);
+void kv_clear(struct coord *c);
 void ckpt_timer(struct coord *c);
 void ckpt_reset_timer(struct coord *c);
 

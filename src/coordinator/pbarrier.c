@@ -26,6 +26,8 @@ static int pbarrier_peer(const struct coord_conn *k, const struct coord_conn *o,
 {
     if (o->dead || o->role != ROLE_WORKER || pbarrier_group_of(o) != pbarrier_group_of(k))
         return 0;
+    if (pbarrier_group_of(o) == PB_CKPT && o->ckpt_done && o->barrier < BARRIER_CHECKPOINTED && o != k)
+        return 0; /* it gave up on this checkpoint (abandoned): it reaches no plugin barrier */
     if (pbarrier_group_of(k) != PB_CKPT && o->hello.comp_id != k->hello.comp_id)
         return 0;
     return scope != PBARRIER_LOCAL || !strncmp(o->hello.host, k->hello.host, sizeof o->hello.host);

@@ -85,6 +85,7 @@ struct coord_restart_group *restart_group_add(struct coord *c, uint64_t token, u
     g->timeout_s = timeout_s > 0 ? timeout_s : COORD_RESTART_TIMEOUT_S;
     g->deadline_ms = coord_now_ms() + (int64_t)g->timeout_s * 1000;
     g->images = images;
+    kv_clear(c); /* ... or one restart */
     coord_info("restart: computation %016llx, expecting %u processes within %d s",
                (unsigned long long)comp_id, g->expected, g->timeout_s);
     return g;

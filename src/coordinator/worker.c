@@ -196,6 +196,9 @@ void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const 
     case MSG_WORKER_EXEC:
         worker_exec(c, k, p);
         break;
+    case MSG_KV:
+        kv_message(c, k, p);
+        break;
     }
 }
 

@@ -242,6 +242,9 @@ void manager_set_status_flags(uint32_t flags);
 /* fork and exec (spawn.c) */
 int manager_detach_for_exec(void);
 void manager_load_secret(void);
+/* the coordinator's name service (manager thread, in event hooks) */
+int manager_kv_put(const char *key, const void *val, uint32_t len, uint32_t op);
+long manager_kv_get(const char *key, void *buf, uint32_t cap);
 void manager_reattach(void);
 int manager_adopt_connection(int fd);
 void manager_say_leaving(const char *name, const char *why);
@@ -291,6 +294,15 @@ void signals_plugin_init(void);
 void process_plugin_init(void);
 void pid_plugin_init(void);
 void timer_thread_plugin_init(void);
+void pipe_plugin_init(void);
+
+/* pipe.c, for fds.c */
+int pipe_is_pipe_fd(int fd, uint64_t *ino);
+void pipe_restart_begin(void);
+int pipe_reopen(int fd, uint64_t ino, int acc, int fl);
+void pipe_restart_end(void);
+/* fds.c, for pipe.c */
+int fds_restart_uses(int fd);
 
 /* signals.c: the engine's own access to the real sigaction */
 int signals_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);

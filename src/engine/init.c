@@ -146,6 +146,7 @@ __attribute__((constructor)) static void engine_init(void)
     pid_plugin_init();
     process_plugin_init();
     fds_plugin_init();
+    pipe_plugin_init();
     signals_plugin_init();
     timer_thread_plugin_init();
     if (threads_install_handler() < 0) {

@@ -214,6 +214,92 @@ static int manager_plugin_barrier(uint32_t scope, const char *name)
     }
 }
 
+/* ---- the coordinator's name service (MSG_KV), for plugins ------------
+ * From the manager thread only, in checkpoint and restart event hooks:
+ * the table lives as long as one checkpoint or one restart. */
+int manager_kv_put(const char *key, const void *val, uint32_t len, uint32_t op)
+{
+    if (!manager_tls_is_manager || !manager_state.connected || len > KV_VALUE_MAX || strlen(key) >= KV_KEY_MAX)
+        return -1;
+    struct msg_kv m;
+    memset(&m, 0, sizeof m);
+    m.op = op;
+    m.len = len;
+    memcpy(m.key, key, strlen(key));
+    memcpy(m.value, val, len);
+    if (proto_send(manager_state.coord_fd, MSG_KV, &m, sizeof m) < 0) {
+        manager_lost("send failed");
+        return -1;
+    }
+    return 0;
+}
+
+/* The value stored under key: its length, or -1 when there is none (or no
+ * coordinator). */
+long manager_kv_get(const char *key, void *buf, uint32_t cap)
+{
+    if (!manager_tls_is_manager || !manager_state.connected || strlen(key) >= KV_KEY_MAX)
+        return -1;
+    struct msg_kv m;
+    memset(&m, 0, sizeof m);
+    m.op = KV_GET;
+    memcpy(m.key, key, strlen(key));
+    if (proto_send(manager_state.coord_fd, MSG_KV, &m, sizeof m) < 0) {
+        manager_lost("send failed");
+        return -1;
+    }
+    for (;;) {
+        union {
+            struct msg_kv kv;
+            uint8_t raw[2048];
+        } u;
+        uint16_t type;
+        long n = manager_recv(&type, &u, sizeof u);
+        if (n < 0)
+            return -1;
+        if (type != MSG_KV || n != (long)sizeof u.kv || strncmp(u.kv.key, m.key, sizeof m.key))
+            continue;
+        if (u.kv.op != KV_FOUND)
+            return -1;
+        uint32_t len = u.kv.len < cap ? u.kv.len : cap;
+        memcpy(buf, u.kv.value, len);
+        return (long)len;
+    }
+}
+
+/* DMTCP's form: the key is id and key's bytes (hex), at most 63 characters. */
+static int manager_kv_key(char out[KV_KEY_MAX], const char *id, const void *key, uint32_t key_len)
+{
+    size_t o = (size_t)snprintf(out, KV_KEY_MAX, "u:%s:", id ? id : "");
+    if (o + 2 * (size_t)key_len >= KV_KEY_MAX)
+        return -1;
+    for (uint32_t i = 0; i < key_len; i++)
+        o += (size_t)snprintf(out + o, KV_KEY_MAX - o, "%02x", ((const uint8_t *)key)[i]);
+    return 0;
+}
+
+ENGINE_API int dmtcp_send_key_val_pair_to_coordinator(const char *id, const void *key, uint32_t key_len,
+                                                      const void *val, uint32_t val_len)
+{
+    char k[KV_KEY_MAX];
+    if (manager_kv_key(k, id, key, key_len) < 0)
+        return 0;
+    return manager_kv_put(k, val, val_len, KV_SET) == 0;
+}
+
+ENGINE_API int dmtcp_send_query_to_coordinator(const char *id, const void *key, uint32_t key_len, void *val,
+                                               uint32_t *val_len)
+{
+    char k[KV_KEY_MAX];
+    if (!val_len || manager_kv_key(k, id, key, key_len) < 0)
+        return 0;
+    long n = manager_kv_get(k, val, *val_len);
+    if (n < 0)
+        return 0;
+    *val_len = (uint32_t)n;
+    return 1;
+}
+
 ENGINE_API int dmtcp_global_barrier(const char *name)
 {
     return manager_plugin_barrier(PBARRIER_GLOBAL, name);

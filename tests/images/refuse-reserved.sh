@@ -24,7 +24,7 @@ poke reserved1 64
 refused refuse-reserved-header-64 "$TMP/reserved1.dmtcp" "reserved" "reserved1" "corrupt" "!checksum"
 
 poke reserved2 $((456 + 100))
-refused refuse-reserved-header-456 "$TMP/reserved2.dmtcp" "reserved" "reserved2" "corrupt" "!checksum"
+refused refuse-reserved-header-472 "$TMP/reserved2.dmtcp" "reserved" "reserved2" "corrupt" "!checksum"
 
 poke reserved0 1556
 refused refuse-reserved-header-1556 "$TMP/reserved0.dmtcp" "reserved" "reserved0" "corrupt" "!checksum"

@@ -7,10 +7,12 @@
  * names (readlink of /proc/self/fd/N), its status flags, close-on-exec and
  * offset, and which earlier descriptor shares its open file description.
  * A regular file that was deleted while open has its content copied into
- * an anonymous mapping, saved with the rest of memory.  Descriptors that
- * cannot be restored yet (pipes, sockets, terminals, eventfd and the like:
- * the multi-process issue's) are named in one warning when the checkpoint
- * is taken; after a restart /dev/null stands in for each.
+ * an anonymous mapping, saved with the rest of memory.  Pipes are
+ * pipe.c's: it recreates them with their bytes, and gives each descriptor
+ * back (also on 0-2, where the pipe's other end is in the computation).
+ * Descriptors that cannot be restored yet (sockets, terminals, eventfd and
+ * the like) are named in one warning when the checkpoint is taken; after a
+ * restart /dev/null stands in for each.
  *
  * RESTART: the engine's own descriptors are already above the program's
  * (engine_fds_plan_restart); the soft RLIMIT_NOFILE is raised to hold the
@@ -59,7 +61,7 @@ struct fd_rec {
     ino_t ino;
 };
 
-enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_OTHER };
+enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_PIPE, FD_KIND_OTHER };
 
 /* Growable arrays in anonymous memory that the image saves (memory.c's
  * buffers are left out of images; these must come back at restart), not
@@ -130,8 +132,9 @@ static void fds_lost(int fd, int err)
 static void fds_note_one(int fd, void *arg)
 {
     (void)arg;
-    if (fd <= 2 || fd == fds_state.listing || engine_fds_is_own(fd))
-        return;
+    uint64_t ino;
+    if (fd == fds_state.listing || engine_fds_is_own(fd) || (fd <= 2 && !pipe_is_pipe_fd(fd, &ino)))
+        return; /* 0-2 are dmtcp_restart's, unless a pipe inside the computation (pipe.c) */
     char link[64], path[PATH_MAX];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t len = readlink(link, path, sizeof path - 1);
@@ -239,6 +242,8 @@ static void fds_classify(struct fd_rec *r)
         fds_copy_deleted(r);
     } else if (S_ISREG(r->mode) && path[0] == '/') {
         r->kind = FD_KIND_FILE;
+    } else if (S_ISFIFO(r->mode) && !strncmp(path, "pipe:[", 6)) {
+        r->kind = FD_KIND_PIPE;
     } else if (S_ISDIR(r->mode)) {
         r->kind = FD_KIND_DIR;
     } else if (S_ISCHR(r->mode) && !strncmp(path, "/dev/", 5) && strncmp(path, "/dev/pts", 8) &&
@@ -270,9 +275,9 @@ static void fds_report(void)
     if (count > listed)
         snprintf(list + len, sizeof list - len, " and %d more", count - listed);
     if (count)
-        engine_warn("checkpoint: %d descriptor%s cannot be saved: %s; pipes, sockets, terminals and "
-                    "eventfd/epoll/timerfd/signalfd/inotify descriptors are not restored yet (multi-process "
-                    "support), and after a restart /dev/null stands in for each",
+        engine_warn("checkpoint: %d descriptor%s cannot be saved: %s; sockets, terminals, named FIFOs and "
+                    "eventfd/epoll/timerfd/signalfd/inotify descriptors are not restored yet, and after a restart "
+                    "/dev/null stands in for each",
                     count, count == 1 ? "" : "s", list);
     if (fds_state.lost_at >= 0)
         engine_warn("checkpoint: cannot record fd %d and possibly others (%s); they will be missing after a restart",
@@ -362,6 +367,8 @@ static int fds_reopen(const struct fd_rec *r, int *warned_other)
     case FD_KIND_DELETED:
         fd = fds_recreate_deleted(r);
         break;
+    case FD_KIND_PIPE:
+        return pipe_reopen(r->fd, (uint64_t)r->ino, r->flags & O_ACCMODE, r->flags);
     default:
         if (!(*warned_other)++)
             engine_warn("fd %d (%s) and the others named at checkpoint time cannot be restored yet; /dev/null "
@@ -384,8 +391,9 @@ static rlim_t fds_widen_limit(void)
     if (sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &cur) < 0)
         return 0;
     rlim_t need = (rlim_t)fds_state.highest + 1;
-    if (cur.rlim_cur < need) {
-        struct rlimit wide = {need < cur.rlim_max ? need : cur.rlim_max, cur.rlim_max};
+    rlim_t want = need + 64; /* and room for pipe.c's spare ends */
+    if (cur.rlim_cur < want) {
+        struct rlimit wide = {want < cur.rlim_max ? want : cur.rlim_max, cur.rlim_max};
         if (sys_call4(SYS_prlimit64, 0, RLIMIT_NOFILE, &wide, NULL) == 0)
             cur = wide;
     }
@@ -424,10 +432,20 @@ static void fds_restore_limit(void)
                 (unsigned long long)lowered.rlim_max);
 }
 
+/* pipe.c, during the restart: is fd one of the numbers being restored? */
+int fds_restart_uses(int fd)
+{
+    for (int i = 0; i < fds_state.n; i++)
+        if (fds_rec(i)->fd == fd)
+            return 1;
+    return 0;
+}
+
 static void fds_restore(void)
 {
     int warned_other = 0;
     rlim_t limit = fds_widen_limit();
+    pipe_restart_begin();
     for (int i = 0; i < fds_state.n; i++) {
         const struct fd_rec *r = fds_rec(i);
         if ((rlim_t)r->fd >= limit)
@@ -448,6 +466,7 @@ static void fds_restore(void)
         if (r->offset > 0)
             lseek(r->fd, r->offset, SEEK_SET);
     }
+    pipe_restart_end();
     fds_restore_limit();
     engine_fds_restart_done();
     fds_release();

@@ -1,0 +1,398 @@
+/*
+ * pipe.c — pipes between the processes of a computation, with the bytes in
+ * flight.
+ *
+ * Checkpoint (PRECHECKPOINT: every process of the computation is
+ * suspended): each process names the pipes it holds to the coordinator's
+ * name service (MSG_KV): "pr:INODE" keeps the smallest pid holding a read
+ * end, "pw:INODE" the smallest holding a write end.  After one barrier
+ * the process named by "pr" owns the pipe: it drains the bytes waiting in
+ * it (non-blocking reads; nobody else reads meanwhile) into memory that
+ * the image saves, with the pipe's capacity, and at RESUME writes them
+ * back through a write end opened from /proc/self/fd — the program never
+ * sees the difference.
+ *
+ * Restart (RESTART, before the fds plugin reopens descriptors, which asks
+ * pipe_reopen for each pipe): the owner makes a new pipe of the same
+ * capacity, writes the saved bytes into it and publishes where it is
+ * ("pf:INODE" = pid and descriptors); after a barrier every other holder
+ * opens the end it had through /proc/PID/fd/N.  A second barrier, once the
+ * descriptors are in place, lets the owner close its own spare ends.
+ * Sharing is restored per pipe; each process gets its own open file
+ * description of it (shared status flags are not shared again).
+ *
+ * A pipe one end of which is outside the computation (a reader or writer
+ * that is not under checkpoint control) cannot be restored as it was; the
+ * checkpoint names it, per process and descriptor, and the restart follows
+ * one rule: on descriptors 0-2 the process gets the streams dmtcp_restart
+ * was given (as for a terminal); elsewhere the outside end is gone, as if
+ * that process had exited — readers get the saved bytes and then end of
+ * file, writers get EPIPE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/proto.h"
+#include "engine/engine.h"
+#include "engine/sys.h"
+
+#define PIPE_MAX 1024 /* distinct pipes a process may hold and have restored */
+
+struct pipe_rec {
+    uint64_t ino;
+    int rfd, wfd;          /* a read / write end this process holds (-1: none) */
+    int owner;             /* this process drains, saves and recreates it */
+    int inside_r, inside_w; /* some process of the computation holds a read / write end */
+    uint32_t capacity;     /* F_GETPIPE_SZ */
+    uint32_t nbytes;       /* bytes drained */
+    char *bytes;           /* their copy (anonymous memory: saved in the image) */
+    /* restart */
+    int new_r, new_w;      /* this process's ends of the recreated pipe (-1: none) */
+};
+
+static struct {
+    struct pipe_rec recs[PIPE_MAX];
+    int n;
+    int overflow;          /* more pipes than PIPE_MAX */
+    int listing;
+} pipe_state;
+
+static int pipe_ino_of(int fd, uint64_t *ino)
+{
+    char link[64], path[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n <= 0)
+        return -1;
+    path[n] = 0;
+    unsigned long long v;
+    if (sscanf(path, "pipe:[%llu]", &v) != 1)
+        return -1;
+    *ino = v;
+    return 0;
+}
+
+static struct pipe_rec *pipe_find(uint64_t ino)
+{
+    for (int i = 0; i < pipe_state.n; i++)
+        if (pipe_state.recs[i].ino == ino)
+            return &pipe_state.recs[i];
+    return NULL;
+}
+
+static void pipe_note_fd(int fd, void *arg)
+{
+    (void)arg;
+    uint64_t ino;
+    if (fd == pipe_state.listing || engine_fds_is_own(fd) || pipe_ino_of(fd, &ino) < 0)
+        return;
+    struct pipe_rec *p = pipe_find(ino);
+    if (!p) {
+        if (pipe_state.n >= PIPE_MAX) {
+            pipe_state.overflow = 1;
+            return;
+        }
+        p = &pipe_state.recs[pipe_state.n++];
+        memset(p, 0, sizeof *p);
+        p->ino = ino;
+        p->rfd = p->wfd = p->new_r = p->new_w = -1;
+    }
+    int acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+    if (acc == O_RDONLY && p->rfd < 0)
+        p->rfd = fd;
+    else if (acc == O_WRONLY && p->wfd < 0)
+        p->wfd = fd;
+}
+
+static void pipe_key(char *out, const char *kind, uint64_t ino)
+{
+    snprintf(out, KV_KEY_MAX, "%s:%llu", kind, (unsigned long long)ino);
+}
+
+static void pipe_put_min(const char *kind, uint64_t ino)
+{
+    char k[KV_KEY_MAX];
+    int64_t v = pid_virtual_pid();
+    pipe_key(k, kind, ino);
+    manager_kv_put(k, &v, sizeof v, KV_MIN);
+}
+
+static int64_t pipe_get_min(const char *kind, uint64_t ino)
+{
+    char k[KV_KEY_MAX];
+    int64_t v = 0;
+    pipe_key(k, kind, ino);
+    return manager_kv_get(k, &v, sizeof v) == (long)sizeof v ? v : 0;
+}
+
+/* Read everything waiting in p (non-blocking; the description's flags are
+ * put back after). */
+static void pipe_drain(struct pipe_rec *p)
+{
+    int cap = fcntl(p->rfd, F_GETPIPE_SZ);
+    p->capacity = cap > 0 ? (uint32_t)cap : 65536;
+    p->bytes = mmap(NULL, p->capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p->bytes == MAP_FAILED) {
+        p->bytes = NULL;
+        engine_warn("checkpoint: cannot keep the bytes waiting in pipe:[%llu] (fd %d): no memory; they stay in "
+                    "the pipe and are missing after a restart",
+                    (unsigned long long)p->ino, p->rfd);
+        return;
+    }
+    int fl = fcntl(p->rfd, F_GETFL);
+    fcntl(p->rfd, F_SETFL, fl | O_NONBLOCK);
+    while (p->nbytes < p->capacity) {
+        long n = sys_call3(SYS_read, p->rfd, p->bytes + p->nbytes, p->capacity - p->nbytes);
+        if (n <= 0)
+            break;
+        p->nbytes += (uint32_t)n;
+    }
+    fcntl(p->rfd, F_SETFL, fl);
+}
+
+/* Write buf into the pipe through a new write end of it (opened from the
+ * descriptor any_fd, either end); -errno. */
+static int pipe_fill(int any_fd, const char *buf, uint32_t len)
+{
+    if (!len)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", any_fd);
+    int w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (w < 0)
+        return -errno;
+    uint32_t done = 0;
+    while (done < len) {
+        long n = sys_call3(SYS_write, w, buf + done, len - done);
+        if (n <= 0)
+            break;
+        done += (uint32_t)n;
+    }
+    sys_call1(SYS_close, w);
+    return done == len ? 0 : -EAGAIN;
+}
+
+static void pipe_report_outside(const struct pipe_rec *p)
+{
+    if (!p->inside_r && p->wfd > 2)
+        engine_warn("checkpoint: fd %d (pipe:[%llu]) is read by a process outside the computation; after a "
+                    "restart writing to it fails with EPIPE, as if that reader had exited",
+                    p->wfd, (unsigned long long)p->ino);
+    if (!p->inside_w && p->rfd > 2)
+        engine_warn("checkpoint: fd %d (pipe:[%llu]) is written by a process outside the computation; after a "
+                    "restart it gives the bytes waiting now, then end of file, as if that writer had exited",
+                    p->rfd, (unsigned long long)p->ino);
+}
+
+static void pipe_forget(void)
+{
+    for (int i = 0; i < pipe_state.n; i++)
+        if (pipe_state.recs[i].bytes)
+            munmap(pipe_state.recs[i].bytes, pipe_state.recs[i].capacity);
+    pipe_state.n = 0;
+    pipe_state.overflow = 0;
+}
+
+static void pipe_checkpoint(void)
+{
+    pipe_forget();
+    pipe_state.listing = -1;
+    procfs_each_number("/proc/self/fd", pipe_note_fd, NULL, &pipe_state.listing);
+    if (pipe_state.overflow)
+        engine_warn("checkpoint: more than %d pipes are open; the others are not restored", PIPE_MAX);
+    for (int i = 0; i < pipe_state.n; i++) {
+        const struct pipe_rec *p = &pipe_state.recs[i];
+        if (p->rfd >= 0)
+            pipe_put_min("pr", p->ino);
+        if (p->wfd >= 0)
+            pipe_put_min("pw", p->ino);
+    }
+    dmtcp_global_barrier("stasis:pipes-named"); /* every process calls it, with pipes or not */
+    pid_t me = pid_virtual_pid();
+    for (int i = 0; i < pipe_state.n; i++) {
+        struct pipe_rec *p = &pipe_state.recs[i];
+        int64_t reader = pipe_get_min("pr", p->ino), writer = pipe_get_min("pw", p->ino);
+        /* no coordinator: this process is alone, and what it holds is all there is */
+        p->inside_r = reader > 0 || (!manager_state.connected && p->rfd >= 0);
+        p->inside_w = writer > 0 || (!manager_state.connected && p->wfd >= 0);
+        p->owner = p->rfd >= 0 && (reader == me || (!manager_state.connected));
+        if (p->owner)
+            pipe_drain(p);
+        pipe_report_outside(p);
+    }
+}
+
+/* The image is durable (or its snapshot taken): the drained bytes go back. */
+static void pipe_resume(void)
+{
+    for (int i = 0; i < pipe_state.n; i++) {
+        struct pipe_rec *p = &pipe_state.recs[i];
+        if (p->owner && p->nbytes && pipe_fill(p->rfd, p->bytes, p->nbytes) < 0)
+            engine_warn("pipe:[%llu] (fd %d): cannot put back the %u bytes read from it for the checkpoint",
+                        (unsigned long long)p->ino, p->rfd, p->nbytes);
+    }
+    pipe_forget();
+}
+
+/* ---- restart ---------------------------------------------------------- */
+
+static int pipe_own_fd(int fd)
+{
+    return fd < 0 ? -1 : (int)sys_call3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
+}
+
+/* A descriptor made during the restart moves to a number no saved
+ * descriptor of the program uses (fds.c is about to fill those). */
+static int pipe_park(int fd)
+{
+    if (fd < 0)
+        return fd;
+    for (int from = 3;;) {
+        long n = sys_call3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, from);
+        if (n < 0)
+            return fd; /* stays where it is; fds.c would then replace it */
+        if (!fds_restart_uses((int)n)) {
+            sys_call1(SYS_close, fd);
+            return (int)n;
+        }
+        sys_call1(SYS_close, n);
+        from = (int)n + 1;
+    }
+}
+
+/* The owner's new pipe, with the saved bytes in it. */
+static void pipe_recreate(struct pipe_rec *p)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        engine_warn("cannot recreate pipe:[%llu]: %s", (unsigned long long)p->ino, strerror(errno));
+        return;
+    }
+    if (p->capacity > 65536)
+        fcntl(fds[1], F_SETPIPE_SZ, (int)p->capacity);
+    fds[0] = pipe_park(fds[0]);
+    fds[1] = pipe_park(fds[1]);
+    p->new_r = fds[0];
+    p->new_w = fds[1];
+    if (p->nbytes && pipe_fill(fds[0], p->bytes, p->nbytes) < 0)
+        engine_warn("pipe:[%llu]: cannot put back the %u bytes saved from it", (unsigned long long)p->ino,
+                    p->nbytes);
+    char k[KV_KEY_MAX], v[64];
+    pipe_key(k, "pf", p->ino);
+    int len = snprintf(v, sizeof v, "%d:%d:%d", (int)sys_getpid(), fds[0], fds[1]);
+    manager_kv_put(k, v, (uint32_t)len + 1, KV_SET);
+}
+
+/* A pipe nobody in the computation reads: its reader is gone, and this
+ * process's write ends get EPIPE. */
+static void pipe_broken(struct pipe_rec *p)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return;
+    sys_call1(SYS_close, fds[0]);
+    p->new_w = pipe_park(fds[1]);
+}
+
+/* Another process's new pipe, through /proc. */
+static void pipe_open_shared(struct pipe_rec *p)
+{
+    char k[KV_KEY_MAX], v[64] = "";
+    pipe_key(k, "pf", p->ino);
+    int pid = 0, r = -1, w = -1;
+    if (manager_kv_get(k, v, sizeof v - 1) <= 0 || sscanf(v, "%d:%d:%d", &pid, &r, &w) != 3) {
+        engine_warn("pipe:[%llu]: the process that recreates it did not say where it is; fds %d/%d stay closed",
+                    (unsigned long long)p->ino, p->rfd, p->wfd);
+        return;
+    }
+    char path[64];
+    if (p->rfd >= 0) {
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, r);
+        p->new_r = pipe_park(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    }
+    if (p->wfd >= 0) {
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, w);
+        p->new_w = pipe_park(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    }
+    if ((p->rfd >= 0 && p->new_r < 0) || (p->wfd >= 0 && p->new_w < 0))
+        engine_warn("pipe:[%llu]: cannot open it in process %d: %s", (unsigned long long)p->ino, pid,
+                    strerror(errno));
+}
+
+/* fds.c, before it reopens descriptors. */
+void pipe_restart_begin(void)
+{
+    for (int i = 0; i < pipe_state.n; i++) {
+        struct pipe_rec *p = &pipe_state.recs[i];
+        p->new_r = p->new_w = -1;
+        if (p->owner)
+            pipe_recreate(p); /* without a writer inside, its spare write end closes at the end */
+        else if (!p->inside_r)
+            pipe_broken(p);
+    }
+    dmtcp_global_barrier("stasis:pipes-made");
+    for (int i = 0; i < pipe_state.n; i++) {
+        struct pipe_rec *p = &pipe_state.recs[i];
+        if (!p->owner && p->new_r < 0 && p->new_w < 0 && p->inside_r)
+            pipe_open_shared(p);
+    }
+}
+
+/* fds.c: a descriptor for fd (pipe inode ino, access mode acc) with the
+ * status flags fl, or -1 when the pipe does not come back for it (an
+ * outside pipe on 0-2 keeps what dmtcp_restart gave). */
+int pipe_reopen(int fd, uint64_t ino, int acc, int fl)
+{
+    struct pipe_rec *p = pipe_find(ino);
+    if (!p)
+        return -1;
+    if (fd <= 2 && !(p->inside_r && p->inside_w))
+        return -1;
+    int src = acc == O_WRONLY ? p->new_w : p->new_r;
+    int nfd = pipe_own_fd(src);
+    if (nfd >= 0)
+        fcntl(nfd, F_SETFL, fl & (O_NONBLOCK | O_ASYNC | O_DIRECT));
+    return nfd;
+}
+
+/* fds.c, once every descriptor is in place: the spare ends go. */
+void pipe_restart_end(void)
+{
+    dmtcp_global_barrier("stasis:pipes-opened"); /* the owners' ends are no longer needed */
+    for (int i = 0; i < pipe_state.n; i++) {
+        struct pipe_rec *p = &pipe_state.recs[i];
+        if (p->new_r >= 0)
+            sys_call1(SYS_close, p->new_r);
+        if (p->new_w >= 0)
+            sys_call1(SYS_close, p->new_w);
+        p->new_r = p->new_w = -1;
+    }
+    pipe_forget();
+}
+
+/* fds.c asks whether fd is a pipe this plugin restores. */
+int pipe_is_pipe_fd(int fd, uint64_t *ino)
+{
+    return pipe_ino_of(fd, ino) == 0;
+}
+
+static void pipe_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
+{
+    (void)data;
+    if (ev == DMTCP_EVENT_PRECHECKPOINT)
+        pipe_checkpoint();
+    else if (ev == DMTCP_EVENT_RESUME)
+        pipe_resume();
+}
+
+void pipe_plugin_init(void)
+{
+    static const struct engine_plugin p = {"pipe", pipe_hook};
+    plugin_register_builtin(&p);
+}
