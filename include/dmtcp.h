@@ -84,6 +84,15 @@ void dmtcp_register_plugin(const dmtcp_plugin_descriptor_t *d) __attribute__((we
 #define DMTCP_STATUS_RESUME_DELAYED 1u
 int dmtcp_set_status_flags(unsigned flags) __attribute__((weak));
 
+/* The computation's view of those flags: their OR over every process,
+ * and how many times DMTCP_STATUS_RESUME_DELAYED went from set to clear in
+ * the computation (a delayed-resume window closed somewhere).  1, or
+ * DMTCP_NOT_PRESENT.  dmtcp_wait_windows_closed blocks the calling thread
+ * (no CPU) until that count exceeds seen: 0, or DMTCP_ERROR after
+ * timeout_ms (negative: no bound) or when the coordinator is gone. */
+int dmtcp_get_computation_status(unsigned *flags, unsigned *windows_closed) __attribute__((weak));
+int dmtcp_wait_windows_closed(unsigned seen, long timeout_ms) __attribute__((weak));
+
 /* Private bytes in the image: dmtcp_plugin_save() during
  * DMTCP_EVENT_PRECHECKPOINT stores len bytes under key (at most 31
  * characters); dmtcp_plugin_load() during DMTCP_EVENT_RESTART copies them

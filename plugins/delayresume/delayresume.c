@@ -13,6 +13,13 @@
  * meanwhile runs right after unblock — or after DMTCP_DELAYRESUME_TIMEOUT
  * releases the threads.  After a restart nobody parks.
  *
+ * With DMTCP_DELAYRESUME_SCOPE=computation the window holds every process
+ * of the computation: the initiator's process announces it during the
+ * checkpoint (the coordinator's name service and a barrier), and the
+ * threads of the other processes wait in THREAD_RESUME until the
+ * coordinator says a window closed (dmtcp_wait_windows_closed).  Processes
+ * the initiator starts during the window are new, and run.
+ *
  * States: IDLE → REQUESTED (block called, checkpoint under way) → OPEN
  * (threads parked) → IDLE.  Parked threads wait on `closed_seq`, bumped
  * when a window closes; `window_gen` names the checkpoint whose threads
@@ -44,6 +51,9 @@ static struct {
     int timed_out;      /* DMTCP_DELAYRESUME_TIMEOUT released the threads */
     int holding;        /* the window holds checkpoints back (dmtcp_hold_checkpoints) */
     long timeout_sec;   /* 0 = wait for unblock, however long */
+    int scope_computation; /* DMTCP_DELAYRESUME_SCOPE=computation */
+    uint64_t remote_gen; /* a window another process opened holds this checkpoint's threads */
+    unsigned remote_seen; /* windows closed in the computation when it was opened */
 } dr;
 
 static void dr_warn(const char *fmt, ...)
@@ -134,6 +144,42 @@ static void dr_park_if_window(const dmtcp_event_data_t *data)
     }
 }
 
+/* Computation scope, at PRECHECKPOINT (every process of the checkpoint is
+ * suspended): the process whose thread asked for the window names itself
+ * to the coordinator's name service; after a barrier every other process
+ * learns that this checkpoint's window holds its threads too, until the
+ * coordinator counts one more closed window (the initiator's unblock, its
+ * timeout or its exit). */
+static void dr_announce(uint64_t generation)
+{
+    static const char key[] = "window";
+    dr.remote_gen = 0;
+    int mine = atomic_load(&dr.state) == DR_REQUESTED;
+    if (mine) {
+        int32_t me = getpid();
+        dmtcp_send_key_val_pair_to_coordinator("delayresume", key, sizeof key, &me, sizeof me);
+    }
+    dmtcp_global_barrier("delayresume:window");
+    int32_t who = 0;
+    uint32_t len = sizeof who;
+    if (!mine && dmtcp_send_query_to_coordinator("delayresume", key, sizeof key, &who, &len) && len == sizeof who &&
+        who > 0) {
+        dmtcp_get_computation_status(NULL, &dr.remote_seen);
+        dr.remote_gen = generation;
+    }
+}
+
+/* THREAD_RESUME in a process held by another process's window. */
+static void dr_park_for_remote(const dmtcp_event_data_t *data)
+{
+    if (data->is_restart || !dr.remote_gen || dr.remote_gen != data->generation)
+        return;
+    if (dmtcp_wait_windows_closed(dr.remote_seen, dr.timeout_sec ? dr.timeout_sec * 1000 : -1) != 0)
+        dr_warn("delayresume: process %d leaves the window of another process without its unblock "
+                "(DMTCP_DELAYRESUME_TIMEOUT, or the coordinator is gone)",
+                (int)getpid());
+}
+
 static void dr_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
 {
     switch (ev) {
@@ -146,12 +192,17 @@ static void dr_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
             dr.timeout_sec = 0;
         }
         const char *scope = getenv("DMTCP_DELAYRESUME_SCOPE");
-        if (scope && *scope && strcmp(scope, "process") != 0)
-            dr_warn("delayresume: DMTCP_DELAYRESUME_SCOPE=%s is not supported yet (multi-process "
-                    "computations are not checkpointed yet); using 'process'",
+        dr.scope_computation = scope && !strcmp(scope, "computation");
+        if (scope && *scope && strcmp(scope, "process") != 0 && !dr.scope_computation)
+            dr_warn("delayresume: DMTCP_DELAYRESUME_SCOPE=%s is neither 'process' nor 'computation'; using "
+                    "'process'",
                     scope);
         break;
     }
+    case DMTCP_EVENT_PRECHECKPOINT:
+        if (dr.scope_computation && dmtcp_send_key_val_pair_to_coordinator)
+            dr_announce(data->generation);
+        break;
     case DMTCP_EVENT_RESUME:
         /* the manager, before releasing the threads: the first checkpoint
          * to complete after block_resume() is the window's */
@@ -160,6 +211,7 @@ static void dr_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
         break;
     case DMTCP_EVENT_THREAD_RESUME:
         dr_park_if_window(data);
+        dr_park_for_remote(data);
         break;
     default:
         break;

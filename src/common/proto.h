@@ -335,13 +335,17 @@ _Static_assert(offsetof(struct msg_restart_failed, reason) == 8, "msg_restart_fa
 _Static_assert(sizeof(struct msg_restart_back) == 144, "msg_restart_back is pinned");
 _Static_assert(offsetof(struct msg_restart_back, name) == 16, "msg_restart_back is pinned");
 
+/* worker → coord: this process's flags (reserved: 0).  coord → worker,
+ * whenever the computation's flags change: the OR of every process's flags
+ * in `flags`, and in `closed` how many times PEER_RESUME_DELAYED has gone
+ * from set to clear in the computation (a delayed-resume window closed). */
 struct msg_worker_status {
     uint32_t flags;        /* PEER_RESUME_DELAYED … */
-    uint32_t reserved;
+    uint32_t closed;
 };
 PROTO_PIN_SIZE(msg_worker_status, 8);
 PROTO_PIN(msg_worker_status, flags, 0);
-PROTO_PIN(msg_worker_status, reserved, 4);
+PROTO_PIN(msg_worker_status, closed, 4);
 
 /* MSG_WORKER_EXEC: sent by the new program's engine on the connection it
  * inherited across execve (the process keeps its place in the

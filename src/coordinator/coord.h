@@ -64,6 +64,7 @@ struct coord_conn {
     struct msg_hello hello;
     uint32_t state;         /* enum worker_state */
     uint32_t flags;         /* PEER_* from MSG_WORKER_STATUS */
+    uint32_t closed;        /* windows it says it closed (MSG_WORKER_STATUS.closed) */
     int participant;        /* in the running checkpoint */
     uint32_t barrier;       /* last barrier reached (checkpoint or restart) */
     int ckpt_done;          /* sent CKPT_DONE for the running checkpoint */
@@ -147,6 +148,8 @@ struct coord {
     uint64_t comp_id;
     uint64_t generation;
     int any_worker_joined;
+    uint32_t comp_flags;           /* OR of the workers' flags, as last sent to them */
+    uint32_t windows_closed;       /* delayed-resume windows closed (PEER_RESUME_DELAYED 1 → 0) */
     struct coord_kv *kv;           /* the name service's entries (kv.c) */
     int nkv, kv_cap;
     int uncontrolled;              /* processes that exec'd a program the engine cannot follow */

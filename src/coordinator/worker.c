@@ -120,15 +120,39 @@ void worker_auth(struct coord *c, struct coord_conn *k, const struct msg_auth *m
         worker_welcome(c, k);
 }
 
-static void worker_status(struct coord_conn *k, const struct msg_worker_status *s)
+/* Every process hears the computation's flags (their OR) when it changes,
+ * and how many delayed-resume windows have closed: processes held by a
+ * window another process opened wait for that count to grow. */
+static void worker_broadcast_flags(struct coord *c, int force)
 {
-    if (s->flags == k->flags)
+    uint32_t all = 0;
+    for (int i = 0; i < c->nconns; i++)
+        if (!c->conns[i]->dead && c->conns[i]->role == ROLE_WORKER)
+            all |= c->conns[i]->flags;
+    if (all == c->comp_flags && !force)
+        return;
+    c->comp_flags = all;
+    struct msg_worker_status m = {.flags = all, .closed = c->windows_closed};
+    for (int i = 0; i < c->nconns; i++)
+        if (!c->conns[i]->dead && c->conns[i]->role == ROLE_WORKER)
+            conn_send(c, c->conns[i], MSG_WORKER_STATUS, &m, sizeof(m));
+}
+
+static void worker_status(struct coord *c, struct coord_conn *k, const struct msg_worker_status *s)
+{
+    int closed = s->closed > k->closed; /* windows it closed, even if opened and closed since */
+    if (closed) {
+        c->windows_closed += s->closed - k->closed;
+        k->closed = s->closed;
+    }
+    if (s->flags == k->flags && !closed)
         return;
     uint32_t changed = s->flags ^ k->flags;
     k->flags = s->flags;
     if (changed & PEER_RESUME_DELAYED)
         coord_info("process %d (%s): resume %s", k->hello.vpid, k->hello.name,
                    (s->flags & PEER_RESUME_DELAYED) ? "delayed" : "no longer delayed");
+    worker_broadcast_flags(c, closed);
 }
 
 static void worker_ckpt_request(struct coord *c, struct coord_conn *k)
@@ -188,7 +212,7 @@ void worker_message(struct coord *c, struct coord_conn *k, uint16_t type, const 
         ckpt_done(c, k, p);
         break;
     case MSG_WORKER_STATUS:
-        worker_status(k, p);
+        worker_status(c, k, p);
         break;
     case MSG_PLUGIN_BARRIER:
         pbarrier_reached(c, k, p);
@@ -215,6 +239,11 @@ void worker_gone(struct coord *c, struct coord_conn *k)
     if (k->state == WSTATE_RESTARTING)
         restart_worker_gone(c, k);
     pbarrier_recheck(c); /* the peers it left may all be waiting now */
+    int held = (k->flags & PEER_RESUME_DELAYED) != 0;
+    if (held)
+        c->windows_closed++; /* a window it held is closed with it */
+    k->flags = 0;
+    worker_broadcast_flags(c, held);
 }
 
 void worker_kill_all(struct coord *c)

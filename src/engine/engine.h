@@ -232,6 +232,9 @@ struct manager_state {
     uint32_t ckpt_nprocs;  /* processes in the checkpoint running (SUSPENDED's release) */
     int32_t family[3];     /* parent, group, session (virtual) at the checkpoint: taken here,
                               not in a forked writer, whose parent is this process */
+    uint32_t local_closed; /* delayed-resume windows this process closed (sent with its flags) */
+    uint32_t comp_flags;   /* the computation's flags (coordinator's MSG_WORKER_STATUS) */
+    int windows_closed;    /* futex: delayed-resume windows closed in the computation */
     int want_detach;       /* a thread about to exec asks for the connection (spawn.c) */
     int detach_state;      /* futex: MANAGER_DETACH_* answer */
 };

@@ -138,6 +138,12 @@ static long manager_recv(uint16_t *type, void *buf, uint32_t cap)
     }
     if (*type == MSG_KILL)
         manager_kill_self();
+    if (*type == MSG_WORKER_STATUS && n == (long)sizeof(struct msg_worker_status)) {
+        const struct msg_worker_status *st = buf; /* the computation's flags (wherever we wait) */
+        atomic_store(&manager_state.comp_flags, st->flags);
+        atomic_store(&manager_state.windows_closed, (int)st->closed);
+        sys_futex_wake(&manager_state.windows_closed, 0x7fffffff);
+    }
     rejoin_check_message(*type, buf, n); /* the restart this process is part of failed */
     return n;
 }
@@ -298,6 +304,44 @@ ENGINE_API int dmtcp_send_query_to_coordinator(const char *id, const void *key, 
         return 0;
     *val_len = (uint32_t)n;
     return 1;
+}
+
+/* The computation's status flags (the OR of every process's
+ * dmtcp_set_status_flags) and how many delayed-resume windows have closed
+ * in it, as the coordinator last said. */
+ENGINE_API int dmtcp_get_computation_status(unsigned *flags, unsigned *windows_closed)
+{
+    if (flags)
+        *flags = atomic_load(&manager_state.comp_flags);
+    if (windows_closed)
+        *windows_closed = (unsigned)atomic_load(&manager_state.windows_closed);
+    return 1;
+}
+
+/* Wait (any thread, no CPU) until more than `seen` windows have closed:
+ * 0, or DMTCP_ERROR after timeout_ms (< 0: no bound) or without a
+ * coordinator. */
+ENGINE_API int dmtcp_wait_windows_closed(unsigned seen, long timeout_ms)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int cur = atomic_load(&manager_state.windows_closed);
+        if ((unsigned)cur > seen)
+            return 0;
+        if (!manager_state.connected)
+            return DMTCP_ERROR;
+        struct timespec slice = {0, 200 * 1000 * 1000}; /* re-check the connection now and then */
+        if (timeout_ms >= 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+            if (left <= 0)
+                return DMTCP_ERROR;
+            if (left < 200)
+                slice.tv_nsec = left * 1000000L;
+        }
+        sys_futex_wait(&manager_state.windows_closed, cur, &slice);
+    }
 }
 
 ENGINE_API int dmtcp_global_barrier(const char *name)
@@ -700,7 +744,8 @@ static void *manager_main(void *arg)
             if (read(manager_state.request_fd, &v, sizeof v) == (ssize_t)sizeof v) {
                 manager_serve_detach(); /* first: a DO_CKPT waiting now is the next program's */
                 if (atomic_exchange(&manager_state.want_status, 0) && manager_state.connected) {
-                    struct msg_worker_status st = {.flags = atomic_load(&manager_state.status_flags)};
+                    struct msg_worker_status st = {.flags = atomic_load(&manager_state.status_flags),
+                                                   .closed = atomic_load(&manager_state.local_closed)};
                     if (proto_send(manager_state.coord_fd, MSG_WORKER_STATUS, &st, sizeof st) < 0)
                         manager_lost("send failed");
                 }
@@ -767,7 +812,9 @@ int manager_request_checkpoint(void)
 
 void manager_set_status_flags(uint32_t flags)
 {
-    atomic_store(&manager_state.status_flags, flags);
+    uint32_t old = atomic_exchange(&manager_state.status_flags, flags);
+    if ((old & PEER_RESUME_DELAYED) && !(flags & PEER_RESUME_DELAYED))
+        atomic_fetch_add(&manager_state.local_closed, 1); /* counted, so no quick open+close is missed */
     atomic_store(&manager_state.want_status, 1);
     manager_ring();
 }

@@ -2,9 +2,10 @@
 # shellcheck disable=SC2317 # functions run indirectly, by wait_for and run_one
 # foreign-programs.sh — programs nobody here wrote, checkpointed mid-run,
 # killed and restarted, must finish with exactly the output of an
-# uninterrupted run: /usr/bin/python3 running a numeric loop, and bash
-# running a loop of builtins (no child processes).  Each prints a progress
-# line per step.
+# uninterrupted run: /usr/bin/python3 running a numeric loop, bash
+# running a loop of builtins (no child processes), bash running pipelines
+# of external programs, and python3 through an exec'ing wrapper using
+# subprocess with pipes.  Each prints a progress line per step.
 #
 # For each program and mode, in a fresh run (driver-lib.sh):
 #   1. run it uninterrupted, without the engine: the reference output;
@@ -48,6 +49,42 @@ for ((step = 1; step <= 60; step++)); do
 done
 echo done
 '
+
+# A shell loop of pipelines of external programs: a computation of changing
+# processes joined by pipes, each step's sum depending on every byte.
+# shellcheck disable=SC2016 # expanded by the bash under test, not here
+BASH_PIPES_PROG='
+total=0
+for step in $(seq 1 60); do
+    n=$(seq 1 $((step * 40)) | grep -v 7 | awk "{ s += \$1 } END { print s }" | tr -d " ")
+    total=$((total + n))
+    echo "$step $n $total"
+    sleep 0.05
+done
+echo done
+'
+# Python through a wrapper that execs (as pyenv and conda shims do: a
+# shell script execs env, which execs the interpreter), talking to child
+# processes through pipes with subprocess.
+PYTHON_SUBPROCESS_PROG='
+import subprocess, hashlib
+h = hashlib.sha256()
+for step in range(1, 41):
+    out = subprocess.run(["sort", "-n"], input="".join(f"{(step * 7919 * i) % 1009}\n" for i in range(300)),
+                         capture_output=True, text=True, check=True).stdout
+    h.update(out.encode())
+    with subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as p:
+        echoed, _ = p.communicate(out)
+    assert echoed == out
+    print(step, h.hexdigest()[:16], flush=True)
+print("done")
+'
+
+# wrapper_script DIR: a pyenv-style shim for python3 in DIR.
+wrapper_script() {
+    printf '#!/bin/sh\nexec env PYTHONHASHSEED=0 /usr/bin/python3 "$@"\n' >"$1/python3-shim"
+    chmod +x "$1/python3-shim"
+}
 
 lines_or_dead() {
     dead "$1" || (($(wc -l <"$RUN_DIR/launch.out") >= LINES_BEFORE_KILL))
@@ -95,7 +132,7 @@ run_foreign() {
     restart_and_finish restart2
 }
 
-for prog in python3 bash; do
+for prog in python3 bash bash-pipes python3-shim-subprocess; do
     for mode in kill-restart restart-twice; do
         id=foreign-$prog/$mode
         selected "$id" || continue
@@ -106,6 +143,12 @@ for prog in python3 bash; do
         case $prog in
         python3) run_one "$id" run_foreign "$mode" /usr/bin/python3 -I -c "$PYTHON_PROG" ;;
         bash) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PROG" ;;
+        bash-pipes) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PIPES_PROG" ;;
+        python3-shim-subprocess)
+            shim_dir=$(mktemp -d "${TMPDIR:-/tmp}/stasis-shim.XXXXXX") && wrapper_script "$shim_dir" &&
+                run_one "$id" run_foreign "$mode" "$shim_dir/python3-shim" -I -c "$PYTHON_SUBPROCESS_PROG"
+            rm -rf "$shim_dir"
+            ;;
         esac
     done
 done
