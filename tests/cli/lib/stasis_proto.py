@@ -152,6 +152,8 @@ def barrier(s, b, gen):
             sys.exit('worker: restart failed: ' + p[8:].split(b'\0')[0].decode(errors='replace'))
         if typ == M_RELEASE and BARRIER.unpack(p)[0] == b:
             return
+        if typ == M_WSTATUS:
+            continue  # the computation's status flags, sent when they change
         sys.exit('worker: unexpected message %d waiting for release of %d' % (typ, b))
 
 
