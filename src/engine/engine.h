@@ -298,6 +298,7 @@ void process_plugin_init(void);
 void pid_plugin_init(void);
 void timer_thread_plugin_init(void);
 void pipe_plugin_init(void);
+void shm_plugin_init(void);
 
 /* pipe.c, for fds.c */
 int pipe_is_pipe_fd(int fd, uint64_t *ino);

@@ -149,6 +149,7 @@ __attribute__((constructor)) static void engine_init(void)
     pipe_plugin_init();
     signals_plugin_init();
     timer_thread_plugin_init();
+    shm_plugin_init();
     if (threads_install_handler() < 0) {
         engine_warn("cannot install the checkpoint signal handler (signal %d); running without checkpoints",
                     engine_config.ckpt_signal);
