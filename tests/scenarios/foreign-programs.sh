@@ -4,8 +4,8 @@
 # killed and restarted, must finish with exactly the output of an
 # uninterrupted run: /usr/bin/python3 running a numeric loop, bash
 # running a loop of builtins (no child processes), bash running pipelines
-# of external programs, and python3 through an exec'ing wrapper using
-# subprocess with pipes.  Each prints a progress line per step.
+# of external programs, python3 through an exec'ing wrapper using
+# subprocess with pipes, and python3's multiprocessing.Pool.  Each prints a progress line per step.
 #
 # For each program and mode, in a fresh run (driver-lib.sh):
 #   1. run it uninterrupted, without the engine: the reference output;
@@ -80,6 +80,22 @@ for step in range(1, 41):
 print("done")
 '
 
+# multiprocessing.Pool: worker processes fed through pipes, with locks and
+# semaphores in shared memory (unlinked /dev/shm files).
+PYTHON_POOL_PROG='
+import multiprocessing as mp, hashlib
+def work(x):
+    h = hashlib.sha256(str(x).encode())
+    for _ in range(100000):
+        h = hashlib.sha256(h.digest())
+    return h.hexdigest()[:8]
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        for step in range(1, 31):
+            print(step, " ".join(pool.map(work, range(step * 4, step * 4 + 4))), flush=True)
+    print("done")
+'
+
 # wrapper_script DIR: a pyenv-style shim for python3 in DIR.
 wrapper_script() {
     printf '#!/bin/sh\nexec env PYTHONHASHSEED=0 /usr/bin/python3 "$@"\n' >"$1/python3-shim"
@@ -132,7 +148,7 @@ run_foreign() {
     restart_and_finish restart2
 }
 
-for prog in python3 bash bash-pipes python3-shim-subprocess; do
+for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool; do
     for mode in kill-restart restart-twice; do
         id=foreign-$prog/$mode
         selected "$id" || continue
@@ -144,6 +160,7 @@ for prog in python3 bash bash-pipes python3-shim-subprocess; do
         python3) run_one "$id" run_foreign "$mode" /usr/bin/python3 -I -c "$PYTHON_PROG" ;;
         bash) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PROG" ;;
         bash-pipes) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PIPES_PROG" ;;
+        python3-pool) run_one "$id" run_foreign "$mode" /usr/bin/python3 -c "$PYTHON_POOL_PROG" ;;
         python3-shim-subprocess)
             shim_dir=$(mktemp -d "${TMPDIR:-/tmp}/stasis-shim.XXXXXX") && wrapper_script "$shim_dir" &&
                 run_one "$id" run_foreign "$mode" "$shim_dir/python3-shim" -I -c "$PYTHON_SUBPROCESS_PROG"
