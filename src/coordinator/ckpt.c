@@ -326,7 +326,10 @@ void ckpt_participant_gone(struct coord *c, struct coord_conn *k)
     k->participant = 0;
     if (!c->ckpt.active)
         return;
-    if (k->barrier == 0 && c->ckpt.barrier == BARRIER_SUSPENDED) {
+    int others = 0;
+    for (int i = 0; i < c->nconns; i++)
+        others += !c->conns[i]->dead && c->conns[i]->participant;
+    if (k->barrier == 0 && c->ckpt.barrier == BARRIER_SUSPENDED && others > 0) {
         c->ckpt.nprocs--;
         coord_info("checkpoint %llu: process %d (%s) ended before it was suspended; the checkpoint "
                    "goes on without it", (unsigned long long)c->ckpt.generation, k->hello.vpid,

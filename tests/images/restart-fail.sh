@@ -134,7 +134,7 @@ else fail restart-fail-timeout-kills-stuck "no 'killed process' line for $IMG2 i
 
 # 10b: one image, its helper killed, under a coordinator dmtcp_restart started.
 FREE=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bg "$BIN/dmtcp_restart" --new-coordinator -p "$FREE" "$IMG2" >"$TMP/own.rout" 2>&1
+bg "$BIN/dmtcp_restart" --new-coordinator --partial -p "$FREE" "$IMG2" >"$TMP/own.rout" 2>&1
 RP=$BG_PID
 own_coord() { OWN=$(pgrep -f -- "dmtcp_coordinator --daemon --exit-on-last .*-p $FREE " | head -n 1); [ -n "$OWN" ]; }
 if ! wait_for own_coord; then

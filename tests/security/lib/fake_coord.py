@@ -34,6 +34,8 @@ HDR = struct.Struct('<IHHII')
 M_HELLO, M_WELCOME, M_COMMAND, M_REPLY = 1, 2, 4, 5
 M_DO_CKPT, M_BARRIER, M_RELEASE, M_CKPT_DONE = 7, 8, 9, 10
 M_CHALLENGE, M_AUTH = 15, 16
+M_PLUGIN_BARRIER, M_PLUGIN_RELEASE, M_KV = 13, 14, 21
+KV_GET, KV_MISSING = 3, 5
 WELCOME = struct.Struct('<IIQQ')
 REPLY = struct.Struct('<iIIIQQQQII512s')
 lock = threading.Lock()
@@ -150,6 +152,10 @@ def authentic(c, port, tokenfile, *ckptdirs):
                 c.s.sendall(frame(version, M_RELEASE, m))
                 if p.BARRIER.unpack(m)[0] == p.B_RESUMED:
                     break
+            elif typ == M_PLUGIN_BARRIER:
+                c.s.sendall(frame(version, M_PLUGIN_RELEASE, m))  # the only process: everyone is there
+            elif typ == M_KV and struct.unpack_from('<I', m)[0] == KV_GET:
+                c.s.sendall(frame(version, M_KV, struct.pack('<II', KV_MISSING, 0) + m[8:]))  # nothing stored
             elif typ == M_CKPT_DONE:
                 status, _, _, _, _, path, err = p.CKPT_DONE.unpack(m)
                 say('done', gen, status, path.rstrip(b'\0').decode(), err.rstrip(b'\0').decode())
