@@ -299,6 +299,7 @@ void pid_plugin_init(void);
 void timer_thread_plugin_init(void);
 void pipe_plugin_init(void);
 void shm_plugin_init(void);
+void zombie_plugin_init(void);
 
 /* pipe.c, for fds.c */
 int pipe_is_pipe_fd(int fd, uint64_t *ino);
@@ -326,6 +327,7 @@ void pid_set_virtual(pid_t vpid);
 /* pid_tree.c: the other processes' pids after a restart */
 void pid_tree_load(int fd, uint32_t n, pid_t prev_real);
 pid_t pid_tree_to_real(pid_t v);
+void pid_tree_add(pid_t vpid, pid_t real);
 pid_t pid_tree_to_virtual(pid_t r);
 void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
 void pid_tree_renew_syscall(void *ucontext);

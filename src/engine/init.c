@@ -150,6 +150,7 @@ __attribute__((constructor)) static void engine_init(void)
     signals_plugin_init();
     timer_thread_plugin_init();
     shm_plugin_init();
+    zombie_plugin_init();
     if (threads_install_handler() < 0) {
         engine_warn("cannot install the checkpoint signal handler (signal %d); running without checkpoints",
                     engine_config.ckpt_signal);

@@ -54,6 +54,13 @@ void pid_tree_load(int fd, uint32_t n, pid_t prev_real)
         pid_tree.n = (int)((size_t)got / sizeof pid_tree.map[0]);
 }
 
+/* A process made again after the restart (zombie.c): vpid is now real. */
+void pid_tree_add(pid_t vpid, pid_t real)
+{
+    if (pid_tree.n < PID_TREE_MAX)
+        pid_tree.map[pid_tree.n++] = (struct restart_pid){vpid, real};
+}
+
 /* Virtual pid of another process → the kernel's (itself when unknown). */
 pid_t pid_tree_to_real(pid_t v)
 {
