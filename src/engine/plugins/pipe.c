@@ -181,12 +181,14 @@ static int pipe_fill(int any_fd, const char *buf, uint32_t len)
 static void pipe_report_outside(const struct pipe_rec *p)
 {
     if (!p->inside_r && p->wfd > 2)
-        engine_warn("checkpoint: fd %d (pipe:[%llu]) is read by a process outside the computation; after a "
-                    "restart writing to it fails with EPIPE, as if that reader had exited",
+        engine_warn("checkpoint: fd %d (pipe:[%llu]) has no reader in the computation (a process outside it "
+                    "reads it, or none does); after a restart writing to it fails with EPIPE, as if that reader "
+                    "had exited",
                     p->wfd, (unsigned long long)p->ino);
     if (!p->inside_w && p->rfd > 2)
-        engine_warn("checkpoint: fd %d (pipe:[%llu]) is written by a process outside the computation; after a "
-                    "restart it gives the bytes waiting now, then end of file, as if that writer had exited",
+        engine_warn("checkpoint: fd %d (pipe:[%llu]) has no writer in the computation (a process outside it "
+                    "writes it, or none does); after a restart it gives the bytes waiting now, then end of file, "
+                    "as if that writer had exited",
                     p->rfd, (unsigned long long)p->ino);
 }
 
