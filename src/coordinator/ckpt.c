@@ -334,6 +334,12 @@ void ckpt_participant_gone(struct coord *c, struct coord_conn *k)
         coord_info("checkpoint %llu: process %d (%s) ended before it was suspended; the checkpoint "
                    "goes on without it", (unsigned long long)c->ckpt.generation, k->hello.vpid,
                    k->hello.name);
+        /* its parent may still see it alive for a moment (the connection
+         * closes before the process becomes a zombie): tell it to wait */
+        char key[32];
+        int64_t one = 1;
+        snprintf(key, sizeof(key), "gone:%d", k->hello.real_pid);
+        kv_set(c, key, &one, sizeof(one));
     } else {
         ckpt_fail(c, "process %d (%s) exited during checkpoint", k);
     }

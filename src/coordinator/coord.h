@@ -214,6 +214,7 @@ void pbarrier_recheck(struct coord *c);
 /* kv.c: the name service (MSG_KV) */
 void kv_message(struct coord *c, struct coord_conn *k, const struct msg_kv *m);
 void kv_clear(struct coord *c);
+void kv_set(struct coord *c, const char *key, const void *val, uint32_t len);
 void ckpt_timer(struct coord *c);
 void ckpt_reset_timer(struct coord *c);
 

@@ -10,6 +10,7 @@
  */
 #include "coordinator/coord.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,19 @@ static int64_t kv_int(const uint8_t *v)
     int64_t x;
     memcpy(&x, v, sizeof(x));
     return x;
+}
+
+/* The coordinator's own entries (ckpt.c: "gone:PID" for a participant that
+ * ended before it was suspended). */
+void kv_set(struct coord *c, const char *key, const void *val, uint32_t len)
+{
+    char k[KV_KEY_MAX] = "";
+    snprintf(k, sizeof(k), "%s", key);
+    struct coord_kv *e = kv_find(c, k);
+    if (!e && !(e = kv_add(c, k)))
+        return;
+    e->len = len > KV_VALUE_MAX ? KV_VALUE_MAX : len;
+    memcpy(e->value, val, e->len);
 }
 
 void kv_message(struct coord *c, struct coord_conn *k, const struct msg_kv *m)

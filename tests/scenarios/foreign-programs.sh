@@ -5,7 +5,8 @@
 # uninterrupted run: /usr/bin/python3 running a numeric loop, bash
 # running a loop of builtins (no child processes), bash running pipelines
 # of external programs, python3 through an exec'ing wrapper using
-# subprocess with pipes, and python3's multiprocessing.Pool.  Each prints a progress line per step.
+# subprocess with pipes, python3's multiprocessing.Pool, and make -j2
+# building a small C project (the program built must be a plain build's).  Each prints a progress line per step.
 #
 # For each program and mode, in a fresh run (driver-lib.sh):
 #   1. run it uninterrupted, without the engine: the reference output;
@@ -148,7 +149,60 @@ run_foreign() {
     restart_and_finish restart2
 }
 
-for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool; do
+# A small C project built with make -j2 (make, its shells and gcc's
+# stages: a tree of short-lived processes).  make's output order depends on
+# timing, so the result compared is the program built: byte for byte the
+# one a plain build makes.
+make_project() { # DIR
+    local i
+    mkdir -p "$1/src"
+    for ((i = 1; i <= 24; i++)); do
+        printf 'int f%d(int x) { int s = 0; for (int i = 0; i < x; i++) s += i * %d; return s; }\n' "$i" "$i" \
+            >"$1/src/f$i.c"
+    done
+    { echo '#include <stdio.h>'
+      for ((i = 1; i <= 24; i++)); do echo "int f$i(int);"; done
+      echo 'int main(void) { long s = 0;'
+      for ((i = 1; i <= 24; i++)); do echo "s += f$i(100);"; done
+      echo 'printf("%ld\n", s); return 0; }'; } >"$1/src/main.c"
+    printf '%s\n' 'OBJS := $(patsubst src/%.c,obj/%.o,$(wildcard src/*.c))' 'prog: $(OBJS)' \
+        '	$(CC) -o $@ $(OBJS)' 'obj/%.o: src/%.c' '	@mkdir -p obj' '	$(CC) -O2 -c -o $@ $<' '	@sleep 0.1' \
+        >"$1/Makefile"
+    sed -i 's/^\\t/\t/' "$1/Makefile"
+}
+
+objects_or_dead() { dead "$1" || (($(find "$RUN_DIR/b/obj" -name '*.o' 2>/dev/null | wc -l) >= 4)); }
+
+run_make() { # MODE
+    local mode=$1 pid
+    make_project "$RUN_DIR/a" && make_project "$RUN_DIR/b" || return 1
+    start_bg reference make -s -j2 -C "$RUN_DIR/a"
+    wait_exit "$LAST_PID" reference "$FINISH_TIMEOUT" || return 1
+    ((REAPED_RC == 0)) || fail_step "the plain build $(exit_text "$REAPED_RC") (see reference.err)" || return 1
+    start_coordinator || return 1
+    start_bg launch "$BIN/dmtcp_launch" -p "$PORT" -j --ckptdir "$RUN_DIR/ckpt" make -j2 -C "$RUN_DIR/b"
+    pid=$LAST_PID
+    wait_for "$TIMEOUT" "four objects built" objects_or_dead "$pid" || return 1
+    wait_running "$pid" launch || return 1
+    kill_computation "$pid" -kc || return 1
+    [ ! -e "$RUN_DIR/b/prog" ] || fail_step "the build finished before the checkpoint" || return 1
+    find_new_image "" || return 1
+    local i n=1
+    [ "$mode" != restart-twice ] || n=2
+    for ((i = 1; i <= n; i++)); do
+        if ((i == 2)); then
+            wait_for "$TIMEOUT" "the coordinator to show NUM_PEERS=0" status_is 0 || return 1
+            rm -f "$RUN_DIR/b/prog"
+        fi
+        restart_bg "restart$i"
+        wait_exit "$LAST_PID" "restart$i" "$FINISH_TIMEOUT" || return 1
+        ((REAPED_RC == 0)) || fail_step "restart$i $(exit_text "$REAPED_RC") (see restart$i.err)" || return 1
+        cmp -s "$RUN_DIR/a/prog" "$RUN_DIR/b/prog" ||
+            fail_step "restart$i: the program built differs from a plain build's" || return 1
+    done
+}
+
+for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool make-j2; do
     for mode in kill-restart restart-twice; do
         id=foreign-$prog/$mode
         selected "$id" || continue
@@ -161,6 +215,10 @@ for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool; do
         bash) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PROG" ;;
         bash-pipes) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PIPES_PROG" ;;
         python3-pool) run_one "$id" run_foreign "$mode" /usr/bin/python3 -c "$PYTHON_POOL_PROG" ;;
+        make-j2)
+            if command -v make >/dev/null && command -v cc >/dev/null; then run_one "$id" run_make "$mode"
+            else echo "SKIP $id: make or cc is not installed"; fi
+            ;;
         python3-shim-subprocess)
             shim_dir=$(mktemp -d "${TMPDIR:-/tmp}/stasis-shim.XXXXXX") && wrapper_script "$shim_dir" &&
                 run_one "$id" run_foreign "$mode" "$shim_dir/python3-shim" -I -c "$PYTHON_SUBPROCESS_PROG"

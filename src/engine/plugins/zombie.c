@@ -15,17 +15,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
 #include "engine/sys.h"
 
 #define ZOMBIE_MAX 1024
+#define ZOMBIE_EXIT_WAIT_MS 5000 /* a child that is ending has this long to become a zombie */
 
 struct zombie_rec {
     pid_t vpid;
@@ -38,12 +41,37 @@ static struct {
     int n;
 } zombie_state;
 
+/* A child the coordinator saw end before it was suspended ("gone:PID") may
+ * not be a zombie yet (its connection closes before its exit is done):
+ * wait for that, bounded. */
+static int zombie_is_ending(pid_t pid)
+{
+    char key[32];
+    int64_t v = 0;
+    snprintf(key, sizeof key, "gone:%d", (int)pid);
+    if (manager_kv_get(key, &v, sizeof v) != (long)sizeof v)
+        return 0;
+    long fd = sys_call2(SYS_pidfd_open, pid, 0);
+    if (fd < 0)
+        return 0;
+    struct pollfd p = {(int)fd, POLLIN, 0};
+    struct timespec ts = {ZOMBIE_EXIT_WAIT_MS / 1000, (ZOMBIE_EXIT_WAIT_MS % 1000) * 1000000L};
+    long r = sys_call5(SYS_ppoll, &p, 1, &ts, NULL, 8);
+    sys_call1(SYS_close, fd);
+    return r > 0;
+}
+
 static void zombie_note_child(pid_t pid)
 {
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    if (sys_call5(SYS_waitid, P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 || si.si_pid != pid)
-        return; /* alive (or not this process's) */
+    if (sys_call5(SYS_waitid, P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 || si.si_pid != pid) {
+        if (!zombie_is_ending(pid))
+            return; /* alive (or not this process's) */
+        memset(&si, 0, sizeof si);
+        if (sys_call5(SYS_waitid, P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT, NULL) < 0 || si.si_pid != pid)
+            return;
+    }
     if (zombie_state.n >= ZOMBIE_MAX) {
         engine_warn("checkpoint: more than %d children wait to be reaped; the others' exit statuses are lost "
                     "at a restart",
