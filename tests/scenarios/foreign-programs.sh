@@ -173,8 +173,8 @@ make_project() { # DIR
 
 objects_or_dead() { dead "$1" || (($(find "$RUN_DIR/b/obj" -name '*.o' 2>/dev/null | wc -l) >= 4)); }
 
-run_make() { # MODE
-    local mode=$1 pid
+run_make() {
+    local pid
     make_project "$RUN_DIR/a" && make_project "$RUN_DIR/b" || return 1
     start_bg reference make -s -j2 -C "$RUN_DIR/a"
     wait_exit "$LAST_PID" reference "$FINISH_TIMEOUT" || return 1
@@ -187,19 +187,11 @@ run_make() { # MODE
     kill_computation "$pid" -kc || return 1
     [ ! -e "$RUN_DIR/b/prog" ] || fail_step "the build finished before the checkpoint" || return 1
     find_new_image "" || return 1
-    local i n=1
-    [ "$mode" != restart-twice ] || n=2
-    for ((i = 1; i <= n; i++)); do
-        if ((i == 2)); then
-            wait_for "$TIMEOUT" "the coordinator to show NUM_PEERS=0" status_is 0 || return 1
-            rm -f "$RUN_DIR/b/prog"
-        fi
-        restart_bg "restart$i"
-        wait_exit "$LAST_PID" "restart$i" "$FINISH_TIMEOUT" || return 1
-        ((REAPED_RC == 0)) || fail_step "restart$i $(exit_text "$REAPED_RC") (see restart$i.err)" || return 1
-        cmp -s "$RUN_DIR/a/prog" "$RUN_DIR/b/prog" ||
-            fail_step "restart$i: the program built differs from a plain build's" || return 1
-    done
+    restart_bg restart1
+    wait_exit "$LAST_PID" restart1 "$FINISH_TIMEOUT" || return 1
+    ((REAPED_RC == 0)) || fail_step "restart1 $(exit_text "$REAPED_RC") (see restart1.err)" || return 1
+    cmp -s "$RUN_DIR/a/prog" "$RUN_DIR/b/prog" ||
+        fail_step "restart1: the program built differs from a plain build's"
 }
 
 for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool make-j2; do
@@ -216,7 +208,10 @@ for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool make-j2
         bash-pipes) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PIPES_PROG" ;;
         python3-pool) run_one "$id" run_foreign "$mode" /usr/bin/python3 -c "$PYTHON_POOL_PROG" ;;
         make-j2)
-            if command -v make >/dev/null && command -v cc >/dev/null; then run_one "$id" run_make "$mode"
+            # once only: gcc's temporary files (/tmp/cc*.s), open in the
+            # images, are deleted by the first restarted build
+            if [ "$mode" = restart-twice ]; then continue
+            elif command -v make >/dev/null && command -v cc >/dev/null; then run_one "$id" run_make
             else echo "SKIP $id: make or cc is not installed"; fi
             ;;
         python3-shim-subprocess)
