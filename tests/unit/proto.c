@@ -35,6 +35,8 @@ static const struct {
     { MSG_PLUGIN_BARRIER_RELEASE, sizeof(struct msg_plugin_barrier), "PLUGIN_BARRIER_RELEASE" },
     { MSG_CHALLENGE, sizeof(struct msg_challenge), "CHALLENGE" },
     { MSG_AUTH, sizeof(struct msg_auth), "AUTH" },
+    { MSG_WORKER_EXEC, sizeof(struct msg_worker_exec), "WORKER_EXEC" },
+    { MSG_KV, sizeof(struct msg_kv), "KV" },
 };
 #define NTYPES (sizeof proto_test_types / sizeof proto_test_types[0])
 
@@ -77,7 +79,8 @@ static void test_wire_layout(void)
     CHECK(MSG_COMMAND_REPLY == 5 && MSG_CKPT_REQUEST == 6 && MSG_DO_CKPT == 7);
     CHECK(MSG_BARRIER == 8 && MSG_BARRIER_RELEASE == 9 && MSG_CKPT_DONE == 10 && MSG_KILL == 11);
     CHECK(MSG_WORKER_STATUS == 12 && MSG_PLUGIN_BARRIER == 13 && MSG_PLUGIN_BARRIER_RELEASE == 14);
-    CHECK(MSG_CHALLENGE == 15 && MSG_AUTH == 16 && MSG_RESTART_IMAGE == 17 && MSG_RESTART_FAILED == 18 && MSG_RESTART_BACK == 19 && MSG_TYPE_MAX == 20);
+    CHECK(MSG_CHALLENGE == 15 && MSG_AUTH == 16 && MSG_RESTART_IMAGE == 17 && MSG_RESTART_FAILED == 18 && MSG_RESTART_BACK == 19 && MSG_WORKER_EXEC == 20 && MSG_KV == 21 && MSG_TYPE_MAX == 22);
+    CHECK(sizeof(struct msg_worker_exec) == 200 && sizeof(struct msg_kv) == 256);
     CHECK(REJECT_BAD_SECRET == 1 && REJECT_BAD_VERSION == 2 && REJECT_BAD_MESSAGE == 3 &&
           REJECT_BUSY == 4);
     /* the wire structs have no implicit padding that differs by compiler */
