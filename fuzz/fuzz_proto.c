@@ -187,6 +187,7 @@ static void fuzz_teardown(struct coord *c, struct fuzz_conn *fc)
     for (int i = 0; i < c->ngroups; i++) /* restarts the input left unfinished */
         free(c->groups[i].images);
     free(c->groups);
+    kv_clear(c); /* the name service's entries */
     for (int i = 0; i < FUZZ_CONNS; i++)
         close(fc[i].peer);
 }
