@@ -320,6 +320,7 @@ long fds_syscall(long n, long a, long b, long c);
 /* pid.c */
 pid_t pid_virtual_pid(void);
 pid_t pid_real_pid(void);
+int pid_translating(void);
 pid_t pid_to_real(pid_t vpid);
 void pid_after_restart(void);
 void pid_reset_for_child(void);

@@ -34,6 +34,12 @@ pid_t pid_virtual_pid(void)
     return pid_state.vpid ? pid_state.vpid : sys_getpid();
 }
 
+/* Ids differ from the kernel's (after a restart). */
+int pid_translating(void)
+{
+    return pid_state.translating;
+}
+
 pid_t pid_real_pid(void)
 {
     return pid_state.real_pid ? pid_state.real_pid : sys_getpid();
