@@ -6,7 +6,8 @@
 # running a loop of builtins (no child processes), bash running pipelines
 # of external programs, python3 through an exec'ing wrapper using
 # subprocess with pipes, python3's multiprocessing.Pool, and make -j2
-# building a small C project (the program built must be a plain build's).  Each prints a progress line per step.
+# building a small C project (the program built must be a plain build's),
+# and a Java program (OpenJDK) that exits cleanly.  Each prints a progress line per step.
 #
 # For each program and mode, in a fresh run (driver-lib.sh):
 #   1. run it uninterrupted, without the engine: the reference output;
@@ -194,7 +195,42 @@ run_make() {
         fail_step "restart1: the program built differs from a plain build's"
 }
 
-for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool make-j2; do
+# A Java program (OpenJDK): threads, sleeps, a clean exit — the JVM asks
+# glibc about its threads at exit (pthread_getattr_np), which needs the
+# kernel's tids behind glibc's cached ones after a restart.
+JAVA_PROG='
+public class Loop {
+    public static void main(String[] a) throws Exception {
+        long acc = 7;
+        Thread[] ts = new Thread[3];
+        for (int t = 0; t < 3; t++) {
+            final int k = t;
+            ts[t] = new Thread(() -> { long x = k; for (int i = 0; i < 2000000; i++) x = (x * 31 + i) % 1000003; });
+            ts[t].start();
+        }
+        for (int step = 1; step <= 40; step++) {
+            for (int i = 0; i < 200000; i++) acc = (acc * 31 + i) % 1000003;
+            System.out.println(step + " " + acc);
+            Thread.sleep(60);
+        }
+        for (Thread t : ts) t.join();
+        System.out.println("done");
+    }
+}
+'
+
+run_java() { # MODE
+    mkdir -p "$RUN_DIR/java" && printf '%s' "$JAVA_PROG" >"$RUN_DIR/java/Loop.java" &&
+        javac -d "$RUN_DIR/java" "$RUN_DIR/java/Loop.java" 2>"$RUN_DIR/javac.err" ||
+        fail_step "javac failed: $(head -c 300 "$RUN_DIR/javac.err")" || return 1
+    # restart-twice: -XX:-UsePerfData, no /tmp/hsperfdata_USER/PID: the JVM
+    # maps that file shared and deletes it at exit, so the second restart of
+    # the same image refuses, naming it (cannot open the shared-mapped file)
+    if [ "$1" = restart-twice ]; then run_foreign "$1" java -XX:-UsePerfData -cp "$RUN_DIR/java" Loop
+    else run_foreign "$1" java -cp "$RUN_DIR/java" Loop; fi
+}
+
+for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool make-j2 java; do
     for mode in kill-restart restart-twice; do
         id=foreign-$prog/$mode
         selected "$id" || continue
@@ -207,6 +243,10 @@ for prog in python3 bash bash-pipes python3-shim-subprocess python3-pool make-j2
         bash) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PROG" ;;
         bash-pipes) run_one "$id" run_foreign "$mode" /bin/bash --norc --noprofile -c "$BASH_PIPES_PROG" ;;
         python3-pool) run_one "$id" run_foreign "$mode" /usr/bin/python3 -c "$PYTHON_POOL_PROG" ;;
+        java)
+            if command -v java >/dev/null && command -v javac >/dev/null; then run_one "$id" run_java "$mode"
+            else echo "SKIP $id: java or javac is not installed (Debian: openjdk-17-jdk-headless)"; fi
+            ;;
         make-j2)
             # once only: gcc's temporary files (/tmp/cc*.s), open in the
             # images, are deleted by the first restarted build
