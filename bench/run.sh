@@ -23,6 +23,9 @@
 #                                     results/scaling.png
 #   rss          part-rss.sh          resident memory the engine adds, and the
 #                                     writer's buffers (target 11)
+#   procs        part-procs.sh        computations of 16 × 64 MiB and 64 × 16 MiB
+#                                     (checkpoint vs dd, restart vs cat), 64 full
+#                                     pipes, 256 processes (issue 10)
 #   delayresume  delayresume.sh       delayed-resume figures (no target)
 # Each file's header says what it measures and how.  Modes another part of
 # the engine may not offer yet (--gzip, --forked-ckpt: looked up in
@@ -74,7 +77,7 @@ RESULTS=$ROOT/bench/results
 MIB=${BENCH_MIB:-1024}
 REPS=${BENCH_REPS:-3}
 BASE=${STASIS_BENCH_DIR:-/var/tmp}
-ALL_PARTS="main forked compression incremental threads syscalls scaling rss delayresume"
+ALL_PARTS="main forked compression incremental threads syscalls scaling rss procs delayresume"
 ONLY=${BENCH_ONLY:-}
 read -ra PARTS <<<"${ONLY//,/ }"
 [ ${#PARTS[@]} -gt 0 ] || read -ra PARTS <<<"$ALL_PARTS"
@@ -145,6 +148,8 @@ PROG=$WORK/bench-mem
 . "$ROOT/bench/part-scaling.sh"
 # shellcheck source=bench/part-rss.sh
 . "$ROOT/bench/part-rss.sh"
+# shellcheck source=bench/part-procs.sh
+. "$ROOT/bench/part-procs.sh"
 declare -A HWM_KB=() # peak RSS growth (kB) during checkpoints, by "raw.MIB" / "gzip.MIB"
 SCALE_POINTS=() SCALE_JSON=() MAIN_POINT=''
 
