@@ -306,6 +306,9 @@ int pipe_is_pipe_fd(int fd, uint64_t *ino);
 void pipe_restart_begin(void);
 int pipe_reopen(int fd, uint64_t ino, int acc, int fl);
 void pipe_restart_end(void);
+int pipe_is_outside_stdio(uint64_t ino);
+const char *pipe_outside_stdio(void);
+void pipe_outside_init(const char *env);
 /* fds.c, for pipe.c */
 int fds_restart_uses(int fd);
 

@@ -76,7 +76,7 @@ static int spawn_is_live_var(const char *name, size_t n)
 {
     static const char *const live[] = {"DMTCP_COORD_HOST", "DMTCP_COORD_PORT", "DMTCP_CHECKPOINT_DIR",
                                        "STASIS_EXEC_STATE", "STASIS_JOIN_FD", "STASIS_ENGINE_DISABLED",
-                                       "STASIS_SECRET_FILE"};
+                                       "STASIS_SECRET_FILE", "STASIS_OUTSIDE_STDIO"};
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
         if (strlen(live[i]) == n && strncmp(live[i], name, n) == 0)
             return 1;
@@ -145,6 +145,7 @@ static int spawn_engine_vars(char *ours[SPAWN_ENV_EXTRA], char *buf, size_t cap,
     SPAWN_ADD("DMTCP_CHECKPOINT_DIR=%s", engine_config.ckptdir);
     if (engine_config.secret_path[0])
         SPAWN_ADD("STASIS_SECRET_FILE=%s", engine_config.secret_path);
+    SPAWN_ADD("STASIS_OUTSIDE_STDIO=%s", pipe_outside_stdio());
     /* LD_PRELOAD: the engine first, then the program's own entries */
     char pre[8192];
     size_t po = (size_t)snprintf(pre, sizeof pre, "%s", spawn_state.preload);
@@ -674,6 +675,7 @@ static char spawn_join_var[64];
 /* From the constructor, before the manager starts. */
 void spawn_init(void)
 {
+    pipe_outside_init(getenv("STASIS_OUTSIDE_STDIO"));
     spawn_remember_env();
     const char *st = getenv("STASIS_EXEC_STATE");
     if (st) {

@@ -346,6 +346,76 @@ void pipe_restart_begin(void)
     }
 }
 
+/* The standard streams the computation was started with (the pipes on
+ * 0-2 of dmtcp_launch's program; STASIS_OUTSIDE_STDIO passes them on to
+ * every process) or, after a restart, was given by dmtcp_restart: such a
+ * pipe on 0-2 is the world outside and stays what dmtcp_restart gave.  Any
+ * other pipe on 0-2 (a pipeline's, even once its writer has ended) comes
+ * back with its bytes. */
+static struct {
+    uint64_t ino[16];
+    int n;
+    char text[16 * 21 + 1];
+} pipe_outside;
+
+static void pipe_outside_add(uint64_t ino)
+{
+    for (int i = 0; i < pipe_outside.n; i++)
+        if (pipe_outside.ino[i] == ino)
+            return;
+    if (pipe_outside.n < 16)
+        pipe_outside.ino[pipe_outside.n++] = ino;
+    size_t o = 0;
+    for (int i = 0; i < pipe_outside.n; i++)
+        o += (size_t)snprintf(pipe_outside.text + o, sizeof pipe_outside.text - o, "%s%llu", i ? "," : "",
+                              (unsigned long long)pipe_outside.ino[i]);
+}
+
+int pipe_is_outside_stdio(uint64_t ino)
+{
+    for (int i = 0; i < pipe_outside.n; i++)
+        if (pipe_outside.ino[i] == ino)
+            return 1;
+    return 0;
+}
+
+/* For spawn.c: the list, as STASIS_OUTSIDE_STDIO carries it. */
+const char *pipe_outside_stdio(void)
+{
+    return pipe_outside.text;
+}
+
+/* Engine start: from the environment, or (the first process) its own 0-2. */
+void pipe_outside_init(const char *env)
+{
+    if (env) {
+        for (const char *p = env; *p;) {
+            char *end;
+            unsigned long long v = strtoull(p, &end, 10);
+            if (end == p)
+                break;
+            pipe_outside_add(v);
+            p = *end == ',' ? end + 1 : end;
+        }
+        return;
+    }
+    for (int fd = 0; fd <= 2; fd++) {
+        uint64_t ino;
+        if (pipe_ino_of(fd, &ino) == 0)
+            pipe_outside_add(ino);
+    }
+}
+
+/* After a restart: 0-2 that stayed dmtcp_restart's are outside too. */
+static void pipe_outside_after_restart(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        uint64_t ino;
+        if (pipe_ino_of(fd, &ino) == 0 && !pipe_find(ino))
+            pipe_outside_add(ino);
+    }
+}
+
 /* fds.c: a descriptor for fd (pipe inode ino, access mode acc) with the
  * status flags fl, or -1 when the pipe does not come back for it (an
  * outside pipe on 0-2 keeps what dmtcp_restart gave). */
@@ -354,7 +424,7 @@ int pipe_reopen(int fd, uint64_t ino, int acc, int fl)
     struct pipe_rec *p = pipe_find(ino);
     if (!p)
         return -1;
-    if (fd <= 2 && !(p->inside_r && p->inside_w))
+    if (fd <= 2 && pipe_is_outside_stdio(ino))
         return -1;
     int src = acc == O_WRONLY ? p->new_w : p->new_r;
     int nfd = pipe_own_fd(src);
@@ -366,6 +436,7 @@ int pipe_reopen(int fd, uint64_t ino, int acc, int fl)
 /* fds.c, once every descriptor is in place: the spare ends go. */
 void pipe_restart_end(void)
 {
+    pipe_outside_after_restart();
     dmtcp_global_barrier("stasis:pipes-opened"); /* the owners' ends are no longer needed */
     for (int i = 0; i < pipe_state.n; i++) {
         struct pipe_rec *p = &pipe_state.recs[i];
