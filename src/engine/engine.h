@@ -239,7 +239,7 @@ struct manager_state {
     int detach_state;      /* futex: MANAGER_DETACH_* answer */
 };
 extern struct manager_state manager_state;
-int manager_start(void);
+int manager_start(void (*joined)(void *), void *arg);
 int manager_request_checkpoint(void);
 void manager_set_status_flags(uint32_t flags);
 /* fork and exec (spawn.c) */
@@ -260,7 +260,7 @@ int api_thread_disable_depth(void);
 
 /* ---- new processes and programs (spawn.c) ---------------------------- */
 void spawn_init(void);
-void spawn_joined(void);
+void spawn_joined(void *unused);
 
 /* ---- back with the coordinator after a restart (rejoin.c) ------------ */
 /* Take over the restart's connection fd and say the process is back: 0

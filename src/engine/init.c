@@ -159,9 +159,8 @@ __attribute__((constructor)) static void engine_init(void)
     pthread_atfork(NULL, NULL, engine_atfork_child);
     events_init();
     spawn_init(); /* a connection handed over across exec is taken back first */
-    if (manager_start() < 0)
+    if (manager_start(spawn_joined, NULL) < 0)
         engine_warn("cannot start the checkpoint manager thread; running without checkpoints");
-    spawn_joined();
     dmtcp_event_data_t data = {0};
     plugin_dispatch(DMTCP_EVENT_INIT, &data);
 }

@@ -768,12 +768,18 @@ static void *manager_main(void *arg)
 
 static void manager_wake(void);
 
-int manager_start(void)
+/* joined (if not NULL) runs once the connection is made or has failed,
+ * before the manager thread exists: a new process tells its parent it has
+ * joined there, while nothing can park it yet (a checkpoint it is admitted
+ * to waits for the parent, which waits for this word). */
+int manager_start(void (*joined)(void *), void *arg)
 {
     engine_fds_set_waker(manager_wake);
     engine_fds_own(eventfd(0, EFD_CLOEXEC), &manager_state.request_fd, "doorbell (eventfd)");
     if (!manager_state.connected)
         manager_connect(WSTATE_RUNNING, 0);
+    if (joined)
+        joined(arg);
     pthread_t th;
     pthread_attr_t at;
     pthread_attr_init(&at);

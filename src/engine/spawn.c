@@ -462,12 +462,19 @@ static void spawn_tell_parent(int fd)
     close(fd);
 }
 
-/* In the child, single-threaded, before fork returns there. */
-static void spawn_child_join(int open_sections)
+static void spawn_tell_parent_cb(void *fdp)
+{
+    spawn_tell_parent(*(int *)fdp);
+    *(int *)fdp = -1;
+}
+
+/* In the child, single-threaded, before fork returns there.  The parent is
+ * told (notify_fd) as soon as the connection is made. */
+static void spawn_child_join(int open_sections, int *notify_fd)
 {
     manager_after_fork_child(open_sections);
     threads_join_child();
-    if (manager_start() < 0)
+    if (manager_start(spawn_tell_parent_cb, notify_fd) < 0)
         engine_warn("cannot start the checkpoint manager thread in the new process; it runs without checkpoints");
 }
 
@@ -491,8 +498,8 @@ ENGINE_API pid_t fork(void)
         if (p[0] >= 0)
             close(p[0]);
         if (joining)
-            spawn_child_join(api_thread_disable_depth());
-        spawn_tell_parent(p[1]);
+            spawn_child_join(api_thread_disable_depth(), &p[1]);
+        spawn_tell_parent(p[1]); /* not joining (or the manager could not start) */
         return 0;
     }
     if (p[1] >= 0)
@@ -692,9 +699,10 @@ void spawn_init(void)
     spawn_state.active = 1;
 }
 
-/* From the constructor, once the manager has joined (or failed to). */
-void spawn_joined(void)
+/* From manager_start, once this process has joined (or failed to). */
+void spawn_joined(void *unused)
 {
+    (void)unused;
     if (spawn_join_var[0])
         spawn_notify_parent(spawn_join_var);
     spawn_join_var[0] = 0;

@@ -118,6 +118,11 @@ int main(int argc, char **argv)
         child_main();
     pthread_t t;
     dr_start_counters(&t, 1, 0);
+    /* both child threads run before the first window (a thread created
+     * while a checkpoint parks the others is not what this tests) */
+    double start_end = dr_now() + 20;
+    while ((!atomic_load(&sh->worker) || !atomic_load(&sh->sleeper)) && dr_now() < start_end)
+        dr_sleep_ms(1);
     unsigned long lo, hi;
     int held = 0, moved = 0, resumed = 0, spawned = 0, errors = 0;
     for (int i = 0; i < iter; i++) {
