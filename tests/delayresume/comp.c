@@ -142,14 +142,24 @@ int main(int argc, char **argv)
         long snap_me[1];
         dr_snapshot(snap_me, 1);
         long w = atomic_load(&sh->worker), s = atomic_load(&sh->sleeper);
+        /* a held thread wakes from its futex now and then (a bounded wait
+         * in slices) and goes back: look again for a moment */
+        double again = dr_now() + 2;
+        while ((dr_count_parked() < 1 || child_parked(child, lo, hi) < 2) && dr_now() < again)
+            dr_sleep_ms(1);
         if (dr_count_parked() >= 1 && child_parked(child, lo, hi) >= 2) {
             held++;
             /* held: nothing can have moved since the snapshot */
             if (dr_moved(snap_me, 1) || atomic_load(&sh->worker) != w || atomic_load(&sh->sleeper) != s)
                 moved++;
         } else {
-            dr_mark("comp: iteration %d: parked here %d, in the child %d (want 1 and 2)", i, dr_count_parked(),
-                    child_parked(child, lo, hi));
+            dr_mark("comp: iteration %d: parked here %d, in the child %d (want 1 and 2); engine %lx-%lx", i,
+                    dr_count_parked(), child_parked(child, lo, hi), lo, hi);
+            char cmd[160];
+            snprintf(cmd, sizeof cmd, "for t in /proc/%d/task/*; do echo \"$t $(cat $t/comm) $(cut -d' ' -f1-2 $t/syscall)\"; done >&2",
+                     (int)child);
+            if (system(cmd) < 0)
+                dr_mark("comp: cannot list the child's threads");
         }
         int st = system("exit 7");
         if (WIFEXITED(st) && WEXITSTATUS(st) == 7)
