@@ -51,58 +51,13 @@ static void child_main(void)
 /* the engine's range (libdmtcp.so and the anonymous mapping after it) */
 static int engine_range(unsigned long *lo, unsigned long *hi)
 {
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[1024];
-    unsigned long s, e;
-    *lo = *hi = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%lx-%lx", &s, &e) != 2)
-            continue;
-        if (strstr(line, "/libdmtcp.so")) {
-            if (!*lo || s < *lo)
-                *lo = s;
-            if (e > *hi)
-                *hi = e;
-        } else if (*hi && s == *hi && !strchr(line, '/')) {
-            *hi = e;
-        }
-    }
-    fclose(f);
-    return *hi != 0;
+    return dr_lib_range("/libdmtcp.so", lo, hi);
 }
 
 /* how many of the child's threads wait in futex on an engine word */
 static int child_parked(pid_t child, unsigned long lo, unsigned long hi)
 {
-    char dir[64];
-    snprintf(dir, sizeof dir, "/proc/%d/task", (int)child);
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        char path[300], buf[256];
-        long nr;
-        unsigned long word;
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s/syscall", dir, de->d_name);
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            continue;
-        ssize_t k = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (k <= 0)
-            continue;
-        buf[k] = 0;
-        if (sscanf(buf, "%ld %lx", &nr, &word) == 2 && nr == 202 && word >= lo && word < hi)
-            n++;
-    }
-    closedir(d);
-    return n;
+    return dr_count_futex_in(child, lo, hi);
 }
 
 int main(int argc, char **argv)

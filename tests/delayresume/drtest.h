@@ -187,9 +187,10 @@ static inline int dr_moved(const long *snap, int n)
  * A test waits (bounded) until the workers are parked there, then checks
  * they did not run — rather than sleeping and checking nothing happened. */
 
-/* the address range of libdmtcp_delayresume.so's mappings (and the
- * anonymous one right after them: its bss), from /proc/self/maps; 0 if none */
-static inline int dr_plugin_range(unsigned long *lo, unsigned long *hi)
+/* the address range of the mappings of the shared object whose path holds
+ * NAME (and the anonymous one right after them: its bss), from
+ * /proc/self/maps; 0 if none */
+static inline int dr_lib_range(const char *name, unsigned long *lo, unsigned long *hi)
 {
     FILE *f = fopen("/proc/self/maps", "r");
     char line[1024];
@@ -200,7 +201,7 @@ static inline int dr_plugin_range(unsigned long *lo, unsigned long *hi)
     while (fgets(line, sizeof line, f)) {
         if (sscanf(line, "%lx-%lx", &s, &e) != 2)
             continue;
-        if (strstr(line, "delayresume") && strstr(line, ".so")) {
+        if (strstr(line, name) && strstr(line, ".so")) {
             if (!*lo || s < *lo)
                 *lo = s;
             if (e > *hi)
@@ -213,24 +214,33 @@ static inline int dr_plugin_range(unsigned long *lo, unsigned long *hi)
     return *hi != 0;
 }
 
-/* how many threads of this process wait in futex on a word of the plugin */
-static inline int dr_count_parked(void)
+/* libdmtcp_delayresume.so's range */
+static inline int dr_plugin_range(unsigned long *lo, unsigned long *hi)
 {
-    unsigned long lo, hi;
-    if (!dr_plugin_range(&lo, &hi))
-        return 0;
-    DIR *d = opendir("/proc/self/task");
+    return dr_lib_range("delayresume", lo, hi);
+}
+
+/* how many threads of process PID (0: this one) wait in futex on a word in
+ * [lo, hi) */
+static inline int dr_count_futex_in(pid_t pid, unsigned long lo, unsigned long hi)
+{
+    char dir[64];
+    if (pid)
+        snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    else
+        snprintf(dir, sizeof dir, "/proc/self/task");
+    DIR *d = opendir(dir);
     if (!d)
         return 0;
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        char path[300], buf[256];
+        char path[400], buf[256];
         long nr;
         unsigned long word;
         if (de->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/syscall", de->d_name);
+        snprintf(path, sizeof path, "%s/%s/syscall", dir, de->d_name);
         int fd = open(path, O_RDONLY);
         if (fd < 0)
             continue;
@@ -244,6 +254,15 @@ static inline int dr_count_parked(void)
     }
     closedir(d);
     return n;
+}
+
+/* how many threads of this process wait in futex on a word of the plugin */
+static inline int dr_count_parked(void)
+{
+    unsigned long lo, hi;
+    if (!dr_plugin_range(&lo, &hi))
+        return 0;
+    return dr_count_futex_in(0, lo, hi);
 }
 
 /* wait (at most SECS) until at least N threads are parked by the plugin;
