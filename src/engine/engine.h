@@ -248,6 +248,9 @@ void manager_load_secret(void);
 /* the coordinator's name service (manager thread, in event hooks) */
 int manager_kv_put(const char *key, const void *val, uint32_t len, uint32_t op);
 long manager_kv_get(const char *key, void *buf, uint32_t cap);
+void manager_kv_name(char *out, const char *kind, uint64_t id); /* out: KV_KEY_MAX bytes */
+void manager_kv_min(const char *kind, uint64_t id, int64_t v);
+int64_t manager_kv_get_int(const char *kind, uint64_t id);
 void manager_reattach(void);
 int manager_adopt_connection(int fd);
 void manager_say_leaving(const char *name, const char *why);

@@ -273,6 +273,29 @@ long manager_kv_get(const char *key, void *buf, uint32_t cap)
     }
 }
 
+/* The engine's plugins name an object by kind and number ("pr:INODE"). */
+void manager_kv_name(char *out, const char *kind, uint64_t id)
+{
+    snprintf(out, KV_KEY_MAX, "%s:%llu", kind, (unsigned long long)id);
+}
+
+/* KV_MIN of v under kind:id (an election: the smallest value wins). */
+void manager_kv_min(const char *kind, uint64_t id, int64_t v)
+{
+    char k[KV_KEY_MAX];
+    manager_kv_name(k, kind, id);
+    manager_kv_put(k, &v, sizeof v, KV_MIN);
+}
+
+/* The number stored under kind:id, 0 when there is none. */
+int64_t manager_kv_get_int(const char *kind, uint64_t id)
+{
+    char k[KV_KEY_MAX];
+    int64_t v = 0;
+    manager_kv_name(k, kind, id);
+    return manager_kv_get(k, &v, sizeof v) == (long)sizeof v ? v : 0;
+}
+
 /* DMTCP's form: the key is id and key's bytes (hex), at most 63 characters. */
 static int manager_kv_key(char out[KV_KEY_MAX], const char *id, const void *key, uint32_t key_len)
 {

@@ -110,27 +110,6 @@ static void pipe_note_fd(int fd, void *arg)
         p->wfd = fd;
 }
 
-static void pipe_key(char *out, const char *kind, uint64_t ino)
-{
-    snprintf(out, KV_KEY_MAX, "%s:%llu", kind, (unsigned long long)ino);
-}
-
-static void pipe_put_min(const char *kind, uint64_t ino)
-{
-    char k[KV_KEY_MAX];
-    int64_t v = pid_virtual_pid();
-    pipe_key(k, kind, ino);
-    manager_kv_put(k, &v, sizeof v, KV_MIN);
-}
-
-static int64_t pipe_get_min(const char *kind, uint64_t ino)
-{
-    char k[KV_KEY_MAX];
-    int64_t v = 0;
-    pipe_key(k, kind, ino);
-    return manager_kv_get(k, &v, sizeof v) == (long)sizeof v ? v : 0;
-}
-
 /* Read everything waiting in p (non-blocking; the description's flags are
  * put back after). */
 static void pipe_drain(struct pipe_rec *p)
@@ -211,15 +190,15 @@ static void pipe_checkpoint(void)
     for (int i = 0; i < pipe_state.n; i++) {
         const struct pipe_rec *p = &pipe_state.recs[i];
         if (p->rfd >= 0)
-            pipe_put_min("pr", p->ino);
+            manager_kv_min("pr", p->ino, pid_virtual_pid());
         if (p->wfd >= 0)
-            pipe_put_min("pw", p->ino);
+            manager_kv_min("pw", p->ino, pid_virtual_pid());
     }
     dmtcp_global_barrier("stasis:pipes-named"); /* every process calls it, with pipes or not */
     pid_t me = pid_virtual_pid();
     for (int i = 0; i < pipe_state.n; i++) {
         struct pipe_rec *p = &pipe_state.recs[i];
-        int64_t reader = pipe_get_min("pr", p->ino), writer = pipe_get_min("pw", p->ino);
+        int64_t reader = manager_kv_get_int("pr", p->ino), writer = manager_kv_get_int("pw", p->ino);
         /* no coordinator: this process is alone, and what it holds is all there is */
         p->inside_r = reader > 0 || (!manager_state.connected && p->rfd >= 0);
         p->inside_w = writer > 0 || (!manager_state.connected && p->wfd >= 0);
@@ -286,7 +265,7 @@ static void pipe_recreate(struct pipe_rec *p)
         engine_warn("pipe:[%llu]: cannot put back the %u bytes saved from it", (unsigned long long)p->ino,
                     p->nbytes);
     char k[KV_KEY_MAX], v[64];
-    pipe_key(k, "pf", p->ino);
+    manager_kv_name(k, "pf", p->ino);
     int len = snprintf(v, sizeof v, "%d:%d:%d", (int)sys_getpid(), fds[0], fds[1]);
     manager_kv_put(k, v, (uint32_t)len + 1, KV_SET);
 }
@@ -306,7 +285,7 @@ static void pipe_broken(struct pipe_rec *p)
 static void pipe_open_shared(struct pipe_rec *p)
 {
     char k[KV_KEY_MAX], v[64] = "";
-    pipe_key(k, "pf", p->ino);
+    manager_kv_name(k, "pf", p->ino);
     int pid = 0, r = -1, w = -1;
     if (manager_kv_get(k, v, sizeof v - 1) <= 0 || sscanf(v, "%d:%d:%d", &pid, &r, &w) != 3) {
         engine_warn("pipe:[%llu]: the process that recreates it did not say where it is; fds %d/%d stay closed",

@@ -63,26 +63,6 @@ static int shm_is_object(const struct memory_area *a)
            !strncmp(a->path, "/memfd:", 7);
 }
 
-static void shm_key(char *out, const char *kind, uint64_t inode)
-{
-    snprintf(out, KV_KEY_MAX, "%s:%llu", kind, (unsigned long long)inode);
-}
-
-static int64_t shm_get(const char *kind, uint64_t inode)
-{
-    char k[KV_KEY_MAX];
-    int64_t v = 0;
-    shm_key(k, kind, inode);
-    return manager_kv_get(k, &v, sizeof v) == (long)sizeof v ? v : 0;
-}
-
-static void shm_put_min(const char *kind, uint64_t inode, int64_t v)
-{
-    char k[KV_KEY_MAX];
-    shm_key(k, kind, inode);
-    manager_kv_put(k, &v, sizeof v, KV_MIN);
-}
-
 static void shm_checkpoint(void)
 {
     shm_state.n = 0;
@@ -106,8 +86,8 @@ static void shm_checkpoint(void)
         r->offset = a->offset;
         r->inode = a->inode;
         r->prot = (int)a->prot;
-        shm_put_min("sm", r->inode, pid_virtual_pid());
-        shm_put_min("sz", r->inode, -(int64_t)(r->offset + (r->end - r->start)));
+        manager_kv_min("sm", r->inode, pid_virtual_pid());
+        manager_kv_min("sz", r->inode, -(int64_t)(r->offset + (r->end - r->start)));
     }
     if (shm_state.overflow)
         engine_warn("checkpoint: more than %d shared memory mappings; the others come back private to this "
@@ -116,7 +96,7 @@ static void shm_checkpoint(void)
     dmtcp_global_barrier("stasis:shm-named"); /* every process calls it */
     for (int i = 0; i < shm_state.n; i++) {
         struct shm_rec *r = &shm_state.recs[i];
-        int64_t owner = shm_get("sm", r->inode), extent = -shm_get("sz", r->inode);
+        int64_t owner = manager_kv_get_int("sm", r->inode), extent = -manager_kv_get_int("sz", r->inode);
         r->owner = owner == pid_virtual_pid() || !manager_state.connected;
         r->extent = extent > 0 ? (uint64_t)extent : r->offset + (r->end - r->start);
     }
@@ -161,7 +141,7 @@ static void shm_recreate(uint64_t inode)
     if (fd < 0)
         return;
     char k[KV_KEY_MAX], v[48];
-    shm_key(k, "sf", inode);
+    manager_kv_name(k, "sf", inode);
     int len = snprintf(v, sizeof v, "%d:%d", (int)sys_getpid(), fd);
     manager_kv_put(k, v, (uint32_t)len + 1, KV_SET);
     shm_state.memfds[shm_state.nmemfds++] = fd; /* kept until every process mapped it */
@@ -171,7 +151,7 @@ static void shm_attach(struct shm_rec *r)
 {
     char k[KV_KEY_MAX], v[48] = "";
     int pid = 0, fd = -1;
-    shm_key(k, "sf", r->inode);
+    manager_kv_name(k, "sf", r->inode);
     if (manager_kv_get(k, v, sizeof v - 1) <= 0 || sscanf(v, "%d:%d", &pid, &fd) != 2) {
         engine_warn("shared memory %llx-%llx: the process that recreates it did not say where it is; it stays "
                     "private to this process",
