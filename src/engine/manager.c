@@ -407,8 +407,14 @@ static void manager_serve_detach(void)
     if (!atomic_load(&manager_state.want_detach))
         return;
     manager_answer_detach(MANAGER_DETACH_GRANTED);
+    /* bounded by the execve itself: it replaces the process or fails, and
+     * then the thread gives the connection back; said if it lasts */
+    struct timespec slice = {10, 0};
+    int said = 0;
     while (atomic_load(&manager_state.detach_state) == MANAGER_DETACH_GRANTED)
-        sys_futex_wait(&manager_state.detach_state, MANAGER_DETACH_GRANTED, NULL);
+        if (sys_futex_wait(&manager_state.detach_state, MANAGER_DETACH_GRANTED, &slice) == -ETIMEDOUT && !said++)
+            engine_warn("an exec in %s has not completed after 10 s; checkpoints of this process wait for it",
+                        engine_config.program);
 }
 
 /* From the exec'ing thread (inside api_gate_enter): 0 once the manager no
