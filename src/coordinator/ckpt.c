@@ -319,8 +319,9 @@ void ckpt_done(struct coord *c, struct coord_conn *k, const struct msg_ckpt_done
 
 /* A participant that ends before it was suspended ended before the cut:
  * the others' images show it gone (its parent may still reap it), and the
- * checkpoint goes on without it.  Once suspended, it was part of the cut,
- * and its image is missing. */
+ * checkpoint goes on without it.  Once suspended, it was part of the cut:
+ * ended after it reported its image, it counts; before, its image is
+ * missing. */
 void ckpt_participant_gone(struct coord *c, struct coord_conn *k)
 {
     k->participant = 0;
@@ -340,6 +341,12 @@ void ckpt_participant_gone(struct coord *c, struct coord_conn *k)
         int64_t one = 1;
         snprintf(key, sizeof(key), "gone:%d", k->hello.real_pid);
         kv_set(c, key, &one, sizeof(one));
+    } else if (k->ckpt_done) {
+        /* its image is reported: it ended after the cut (a forked
+         * checkpoint lets the program run on while its image is written,
+         * and a process may end before the last barrier) */
+        coord_log("checkpoint %llu: process %d (%s) ended after its image was written",
+                  (unsigned long long)c->ckpt.generation, k->hello.vpid, k->hello.name);
     } else {
         ckpt_fail(c, "process %d (%s) exited during checkpoint", k);
     }

@@ -42,6 +42,8 @@ struct engine_config {
                                libc lock is parked inside it after this long (default 100) */
     int suspend_timeout_ms; /* STASIS_SUSPEND_TIMEOUT (seconds): a checkpoint whose threads are not
                                all parked by then is abandoned (default 10 s) */
+    int exit_writer_wait_s; /* STASIS_EXIT_WRITER_WAIT (seconds): an exit waits this long for a
+                               forked writer's image to be reported (default 300) */
     char libdir[1024];
     char program[256];
 };
@@ -237,6 +239,9 @@ struct manager_state {
     int windows_closed;    /* futex: delayed-resume windows closed in the computation */
     int want_detach;       /* a thread about to exec asks for the connection (spawn.c) */
     int detach_state;      /* futex: MANAGER_DETACH_* answer */
+    int writer_pending;    /* futex: a forked writer's image is not yet reported */
+    pid_t writer_owner;    /* the process whose writer that is (not a child forked meanwhile) */
+    pid_t writer_pid;
 };
 extern struct manager_state manager_state;
 int manager_start(void (*joined)(void *), void *arg);
@@ -244,6 +249,7 @@ int manager_request_checkpoint(void);
 void manager_set_status_flags(uint32_t flags);
 /* fork and exec (spawn.c) */
 int manager_detach_for_exec(void);
+void manager_wait_writer_before_exit(void);
 void manager_load_secret(void);
 /* the coordinator's name service (manager thread, in event hooks) */
 int manager_kv_put(const char *key, const void *val, uint32_t len, uint32_t op);

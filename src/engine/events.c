@@ -7,9 +7,11 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/sys.h"
 
 static void events_send(dmtcp_event_t ev)
 {
@@ -37,8 +39,32 @@ void events_init(void)
 
 __attribute__((destructor)) static void events_exit(void)
 {
+    manager_wait_writer_before_exit(); /* exit() and a return from main */
     if (!threads_state.disabled && engine_config.ckpt_signal)
         plugin_dispatch_reverse(DMTCP_EVENT_EXIT, &(dmtcp_event_data_t){0});
+}
+
+/* _exit and _Exit skip the destructors: the wait is here for them. */
+typedef void (*events_exit_fn)(int);
+
+__attribute__((noreturn)) static void events_exit_now(const char *name, int status)
+{
+    manager_wait_writer_before_exit();
+    events_exit_fn real = (events_exit_fn)dlsym(RTLD_NEXT, name);
+    if (real)
+        real(status);
+    sys_call1(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+void _exit(int status)
+{
+    events_exit_now("_exit", status);
+}
+
+void _Exit(int status)
+{
+    events_exit_now("_Exit", status);
 }
 
 /* ---- threads: PTHREAD_START in the new thread, PTHREAD_EXIT as it ends -- */

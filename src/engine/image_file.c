@@ -242,12 +242,31 @@ static pid_t image_file_tmp_pid(const char *s, uint32_t *host)
     return (pid_t)pid;
 }
 
-/* The writer that named a temporary is gone: no such process, or this one
- * (a process writes one image at a time and sweeps before it starts; after
- * a restart it may have the pid its dead predecessor had). */
+/* A zombie (or dying) process writes nothing more.  An orphaned writer
+ * stays a zombie for as long as whoever adopted it does not reap it (a
+ * container's first process may never do so). */
+static int image_file_pid_is_zombie(pid_t pid)
+{
+    char path[32], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* The writer that named a temporary is gone: no such process, a zombie, or
+ * this one (a process writes one image at a time and sweeps before it
+ * starts; after a restart it may have the pid its dead predecessor had). */
 static int image_file_writer_is_gone(pid_t pid)
 {
-    return pid == sys_getpid() || sys_call2(SYS_kill, pid, 0) == -ESRCH;
+    return pid == sys_getpid() || sys_call2(SYS_kill, pid, 0) == -ESRCH || image_file_pid_is_zombie(pid);
 }
 
 void image_file_sweep_in(int dirfd, const char *name)

@@ -115,6 +115,7 @@ static void engine_read_config(void)
         c->zstd_level = 1;
     c->park_defer_ms = engine_env_bounded("STASIS_PARK_DEFER_MS", 100, 0, 60000, "milliseconds");
     c->suspend_timeout_ms = engine_env_bounded("STASIS_SUSPEND_TIMEOUT", 10, 1, 86400, "seconds") * 1000;
+    c->exit_writer_wait_s = engine_env_bounded("STASIS_EXIT_WRITER_WAIT", 300, 0, 86400, "seconds");
     engine_env_str(c->libdir, sizeof c->libdir, "STASIS_LIBDIR", "");
     snprintf(c->program, sizeof c->program, "%s", program_invocation_short_name);
     const char *file = getenv("STASIS_SECRET_FILE"); /* where the process that started this one found it */

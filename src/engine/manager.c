@@ -693,7 +693,12 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
             res.path[0] = 0;
             res.bytes = res.usec = 0;
         } else if (engine_config.forked && (rc = image_fork_start(generation, dir, &fk)) == 0) {
-            /* the snapshot exists: the program goes on while it is written */
+            /* the snapshot exists: the program goes on while it is written
+             * (a process that exits meanwhile waits for the report first:
+             * it was part of the cut, its image must complete) */
+            manager_state.writer_owner = sys_getpid();
+            manager_state.writer_pid = fk.pid;
+            atomic_store(&manager_state.writer_pending, 1);
             plugin_dispatch(DMTCP_EVENT_RESUME, &data);
             threads_release_all();
             manager_open_gate();
@@ -725,6 +730,8 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         }
         if (manager_state.connected && proto_send(manager_state.coord_fd, MSG_CKPT_DONE, &d, sizeof d) < 0)
             manager_lost("send failed");
+        if (atomic_exchange(&manager_state.writer_pending, 0))
+            sys_futex_wake(&manager_state.writer_pending, 0x7fffffff);
         manager_barrier(BARRIER_CHECKPOINTED);
         data.is_restart = 0;
         if (!released)
@@ -742,6 +749,40 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
     sections_end();
     if (!data.is_restart)
         manager_barrier(BARRIER_RESUMED);
+}
+
+static uint64_t manager_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A process that exits (exit, _exit, return from main) while its forked
+ * writer is still writing the image of a checkpoint that includes it: the
+ * exit waits until the manager has reported that image, or the writer
+ * would die with the process (PR_SET_PDEATHSIG) and the checkpoint fail.
+ * Bounded: a writer that does not finish in STASIS_EXIT_WRITER_WAIT
+ * seconds (default 300) is given up, with a message. */
+void manager_wait_writer_before_exit(void)
+{
+    if (!atomic_load(&manager_state.writer_pending) || manager_state.writer_owner != sys_getpid() ||
+        manager_tls_is_manager)
+        return;
+    long limit_s = engine_config.exit_writer_wait_s;
+    uint64_t end = manager_now_ns() + (uint64_t)limit_s * 1000000000ull;
+    while (atomic_load(&manager_state.writer_pending)) {
+        uint64_t now = manager_now_ns();
+        if (now >= end) {
+            engine_warn("exiting without the image of checkpoint %llu: its writer (process %d) did not "
+                        "finish within %ld s (STASIS_EXIT_WRITER_WAIT); that checkpoint fails",
+                        (unsigned long long)manager_state.generation, (int)manager_state.writer_pid, limit_s);
+            return;
+        }
+        uint64_t left = end - now;
+        struct timespec ts = {.tv_sec = (time_t)(left / 1000000000ull), .tv_nsec = (long)(left % 1000000000ull)};
+        sys_futex_wait(&manager_state.writer_pending, 1, &ts);
+    }
 }
 
 static void manager_handle(uint16_t type, const void *buf, long n)

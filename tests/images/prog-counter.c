@@ -17,9 +17,13 @@
  * With SHARED_FILE, the first page of that file is also mapped MAP_SHARED,
  * read-only: a restart must open the file again (restart-fail.sh removes it
  * or puts a FIFO in its place).
+ * With PROG_COUNTER_EXIT=1 in the environment it ends on request: SIGUSR1
+ * prints "exiting _exit" and calls _exit(7) in the handler; SIGTERM makes
+ * the main loop print "exiting main" and return 8 from main.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,23 @@ static void *beater(void *arg)
         beat++;
     }
     return NULL;
+}
+
+static volatile sig_atomic_t term_asked;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    static const char msg[] = "exiting _exit\n";
+    if (write(1, msg, sizeof msg - 1) < 0)
+        _exit(9);
+    _exit(7);
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    term_asked = 1;
 }
 
 static uint64_t next(uint64_t *s)
@@ -91,6 +112,12 @@ int main(int argc, char **argv)
         }
         close(sfd);
     }
+    const char *ex = getenv("PROG_COUNTER_EXIT");
+    if (ex && ex[0] == '1') {
+        signal(SIGUSR1, on_usr1);
+        struct sigaction sa = {.sa_handler = on_term}; /* no SA_RESTART: the sleep ends */
+        sigaction(SIGTERM, &sa, NULL);
+    }
     pthread_t t;
     if (pthread_create(&t, NULL, beater, NULL) != 0) {
         fprintf(stderr, "prog-counter: pthread_create failed\n");
@@ -101,7 +128,12 @@ int main(int argc, char **argv)
                check(heap, n, id) ? "ok" : "BAD", beat);
         fflush(stdout);
         struct timespec ts = {0, 50 * 1000 * 1000};
-        while (nanosleep(&ts, &ts) != 0)
+        while (nanosleep(&ts, &ts) != 0 && !term_asked)
             ;
+        if (term_asked) {
+            printf("exiting main\n");
+            fflush(stdout);
+            return 8;
+        }
     }
 }

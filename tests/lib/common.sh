@@ -94,7 +94,7 @@ finish() {
 clean_env() {
     local v
     while read -r v; do unset "$v"; done < <(compgen -e |
-        grep -E "${1:-^(DMTCP_|STASIS_(INCREMENTAL|FULL_EVERY|FORKED_CKPT|ZSTD_LEVEL|QUIET|COORD_SECRET|SUSPEND_TIMEOUT|PARK_DEFER_MS)$)}")
+        grep -E "${1:-^(DMTCP_|STASIS_(INCREMENTAL|FULL_EVERY|FORKED_CKPT|ZSTD_LEVEL|QUIET|COORD_SECRET|SUSPEND_TIMEOUT|PARK_DEFER_MS|EXIT_WRITER_WAIT)$)}")
 }
 
 # init_script TAG: $TMP (stasis-TAG.*, mode 0700) becomes the current
