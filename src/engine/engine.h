@@ -1,13 +1,14 @@
 /*
  * engine.h — what the engine's modules share.
  *
- * The engine (libdmtcp.so) is preloaded into the user's program.  init.c
- * starts it, manager.c runs the checkpoint protocol in its own thread,
- * threads.c parks and releases user threads, memory.c + image_write.c save
- * the address space, restore.c brings a process back after the restart
- * helper has mapped its memory, plugin.c dispatches events to the built-in
- * features (plugins/) and to user plugins.  Each module keeps its mutable
- * state in one struct named after it.
+ * The engine (libdmtcp.so) is preloaded into the user's program.  config.c
+ * and log.c are its ground floor (settings, messages); init.c starts it,
+ * manager.c runs the checkpoint protocol in its own thread, threads.c parks
+ * and releases user threads, memory.c + image_write.c save the address
+ * space, restore.c brings a process back after the restart helper has
+ * mapped its memory, plugin.c dispatches events to the built-in features
+ * (plugins/) and to user plugins.  Each module keeps its mutable state in
+ * one struct named after it.
  */
 #ifndef STASIS_ENGINE_H
 #define STASIS_ENGINE_H
@@ -22,7 +23,7 @@
 #define ENGINE_API __attribute__((visibility("default")))
 #define ENGINE_MAX_THREADS 4096
 
-/* ---- configuration (init.c), read once from the environment ---------- */
+/* ---- configuration (config.c), read once from the environment -------- */
 struct engine_config {
     char coord_host[256];
     int coord_port;
@@ -48,7 +49,9 @@ struct engine_config {
     char program[256];
 };
 extern struct engine_config engine_config;
+void config_read(void);
 
+/* ---- messages to the user (log.c): one line on stderr each ----------- */
 void engine_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void engine_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
