@@ -200,3 +200,8 @@ ENGINE_API const char *dmtcp_get_ckpt_filename(void)
 {
     return image_current_path();
 }
+
+ENGINE_API uint32_t dmtcp_get_generation(void)
+{
+    return (uint32_t)manager_state.generation;
+}

@@ -335,6 +335,11 @@ static int spawn_exec(spawn_exec_fn real, const char *file, int search, char *co
     char *env[cap];
     char buf[SPAWN_VAR_MAX + 8192];
     spawn_build_env(env, cap, envp, buf, sizeof buf, pass, NULL);
+    /* DMTCP's view: what is being exec'd, to read (a change is not applied) */
+    data.dmtcp.preExec.serializationFd = -1;
+    data.dmtcp.preExec.filename = (char *)file;
+    data.dmtcp.preExec.argv = (const char **)argv;
+    data.dmtcp.preExec.envp = (const char **)envp;
     plugin_dispatch(DMTCP_EVENT_PRE_EXEC, &data);
     real(file, argv, follow ? env : envp);
     int err = errno;
@@ -343,6 +348,7 @@ static int spawn_exec(spawn_exec_fn real, const char *file, int search, char *co
     if (detached == 0)
         manager_reattach();
     api_gate_leave();
+    data.dmtcp.postExec.serializationFd = -1;
     plugin_dispatch(DMTCP_EVENT_POST_EXEC, &data);
     errno = err;
     return -1;
