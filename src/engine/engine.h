@@ -283,14 +283,55 @@ void rejoin_check_message(uint16_t type, const void *buf, long n);
 /* The restart cannot complete: say why and exit with status 4. */
 void rejoin_abort(const char *why) __attribute__((noreturn));
 
-/* ---- plugin dispatch (plugin.c) -------------------------------------- */
-struct engine_plugin {
-    const char *name;
-    void (*hook)(dmtcp_event_t ev, dmtcp_event_data_t *data);
+/* ---- plugins (plugin.c) ---------------------------------------------- */
+/* The engine's own features are native plugins on the public API
+ * (dmtcp.h), one file each under plugins/.  Each declares its descriptor
+ * with PLUGIN_DECL_BUILTIN: the descriptor, its rank among the built-ins
+ * (lower first: that is the order of events that rebuild, the reverse
+ * that of events that save) and the services it offers the core, or NULL.
+ * The declarations gather in one linker section (stasis_builtin_plugins),
+ * which plugin_register_builtins() reads when the engine starts: no list
+ * of features is written anywhere. */
+struct engine_services;
+struct plugin_builtin {
+    int order;
+    const dmtcp_plugin_descriptor_t *descriptor;
+    const struct engine_services *services;
 };
-void plugin_register_builtin(const struct engine_plugin *p);
+#define PLUGIN_DECL_BUILTIN(descr, rank, svc)                                                      \
+    static const struct plugin_builtin plugin_builtin_##descr                                      \
+        __attribute__((used, section("stasis_builtin_plugins"), aligned(sizeof(void *)))) = {       \
+            (rank), &(descr), (svc)}
+void plugin_register_builtins(void);
 void plugin_dispatch(dmtcp_event_t ev, dmtcp_event_data_t *data);
 void plugin_dispatch_reverse(dmtcp_event_t ev, dmtcp_event_data_t *data);
+
+/* ---- services (services.c) ------------------------------------------- */
+/* The few things the core needs from a feature, by what they are, never
+ * by who provides them.  A built-in plugin offers them with its
+ * declaration; with no provider the core does the plain thing (the
+ * kernel's ids, nothing done). */
+struct engine_services {
+    /* one provider each */
+    /* the pid the program knows: image header and name, hello, messages */
+    pid_t (*virtual_pid)(void);
+    /* parent, process group and session as the program knows them, taken
+     * at each checkpoint for the image header */
+    void (*family)(int32_t *ppid, int32_t *pgid, int32_t *sid);
+    /* the program exec'd into this one keeps the pid it had (spawn.c) */
+    void (*adopt_virtual_pid)(pid_t vpid);
+    /* every provider, by rank: in the checkpoint handler of the thread
+     * with record `slot`, just before it parks, and once released (before
+     * its THREAD_RESUME; ucontext: its signal frame); async-signal-safe */
+    void (*thread_parking)(int slot);
+    void (*thread_released)(int slot, int is_main, int is_restart, void *ucontext);
+};
+void services_offer(const struct engine_services *s, const char *plugin);
+pid_t services_virtual_pid(void);
+void services_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
+void services_adopt_virtual_pid(pid_t vpid);
+void services_thread_parking(int slot);
+void services_thread_released(int slot, int is_main, int is_restart, void *ucontext);
 
 void events_init(void);
 int events_engine_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
@@ -302,50 +343,5 @@ void sections_end(void);
 /* the sections of the image restarted from: ri->image_path, if it is still
  * the file dmtcp_restart checked (ri->image_dev, image_ino) */
 void sections_load(const struct restart_info *ri);
-
-/* built-in plugins */
-void fds_plugin_init(void);
-void signals_plugin_init(void);
-void process_plugin_init(void);
-void pid_plugin_init(void);
-void timer_thread_plugin_init(void);
-void pipe_plugin_init(void);
-void shm_plugin_init(void);
-void zombie_plugin_init(void);
-
-/* pipe.c, for fds.c */
-int pipe_is_pipe_fd(int fd, uint64_t *ino);
-void pipe_restart_begin(void);
-int pipe_reopen(int fd, uint64_t ino, int acc, int fl);
-void pipe_restart_end(void);
-int pipe_is_outside_stdio(uint64_t ino);
-const char *pipe_outside_stdio(void);
-void pipe_outside_init(const char *env);
-/* fds.c, for pipe.c */
-int fds_restart_uses(int fd);
-
-/* signals.c: the engine's own access to the real sigaction */
-int signals_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-void signals_thread_dequeue(int slot);
-void signals_thread_requeue(int slot, int is_main);
-
-/* fds.c: syscall(2) with a number that closes or dups descriptors */
-long fds_syscall(long n, long a, long b, long c);
-
-/* pid.c */
-pid_t pid_virtual_pid(void);
-pid_t pid_real_pid(void);
-int pid_translating(void);
-pid_t pid_to_real(pid_t vpid);
-void pid_after_restart(void);
-void pid_reset_for_child(void);
-void pid_set_virtual(pid_t vpid);
-/* pid_tree.c: the other processes' pids after a restart */
-void pid_tree_load(int fd, uint32_t n, pid_t prev_real);
-pid_t pid_tree_to_real(pid_t v);
-void pid_tree_add(pid_t vpid, pid_t real);
-pid_t pid_tree_to_virtual(pid_t r);
-void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
-void pid_tree_renew_syscall(void *ucontext);
 
 #endif

@@ -460,8 +460,8 @@ static void image_fill_header(struct image_writer *w, uint64_t generation, size_
     h->comp_id = manager_state.comp_id;
     h->generation = generation;
     h->restore_entry = (uint64_t)(uintptr_t)restore_entry;
-    h->vpid = pid_virtual_pid();
-    h->real_pid = pid_real_pid();
+    h->vpid = services_virtual_pid();
+    h->real_pid = image_presence_pid ? image_presence_pid : sys_getpid(); /* the program's, not its writer's */
     h->vppid = manager_state.family[0];
     h->vpgid = manager_state.family[1];
     h->vsid = manager_state.family[2];
@@ -518,7 +518,7 @@ static void image_name(char *out, size_t cap, const char *dir)
 {
     if (!image_path_cache[0] || strncmp(image_path_cache, dir, strlen(dir)) != 0) {
         snprintf(image_path_cache, sizeof image_path_cache, "%s/ckpt_%s_%08x-%d-%llx.dmtcp", dir,
-                 engine_config.program, image_host_id(), pid_virtual_pid(),
+                 engine_config.program, image_host_id(), services_virtual_pid(),
                  (unsigned long long)manager_state.launch_ns);
     }
     snprintf(out, cap, "%s", image_path_cache);

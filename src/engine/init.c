@@ -3,8 +3,9 @@
  *
  * Reads the configuration dmtcp_launch put in the environment (config.c;
  * it stays there: programs this one execs and spawns run the engine too,
- * spawn.c), registers the built-in plugins, installs the checkpoint signal
- * handler and starts the manager thread.  A problem here never stops the
+ * spawn.c), registers the built-in plugins (plugin.c: no list of them
+ * here), installs the checkpoint signal handler, starts the manager thread
+ * and sends every plugin INIT.  A problem here never stops the
  * user's program: it runs on, without checkpoints, after one warning.
  */
 #include <errno.h>
@@ -26,7 +27,6 @@ static void engine_atfork_child(void)
     manager_state.connected = 0;
     manager_state.coord_fd = -1;
     threads_after_fork_child();
-    pid_reset_for_child(); /* the child's real pid is its identity */
 }
 
 __attribute__((constructor)) static void engine_init(void)
@@ -37,14 +37,7 @@ __attribute__((constructor)) static void engine_init(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     manager_state.launch_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    pid_plugin_init();
-    process_plugin_init();
-    fds_plugin_init();
-    pipe_plugin_init();
-    signals_plugin_init();
-    timer_thread_plugin_init();
-    shm_plugin_init();
-    zombie_plugin_init();
+    plugin_register_builtins(); /* user plugins register from their own constructors */
     if (threads_install_handler() < 0) {
         engine_warn("cannot install the checkpoint signal handler (signal %d); running without checkpoints",
                     engine_config.ckpt_signal);

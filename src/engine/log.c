@@ -15,7 +15,7 @@
 static void log_line(const char *fmt, va_list ap)
 {
     char buf[1024];
-    int n = snprintf(buf, sizeof buf, "stasis[%d]: ", pid_virtual_pid());
+    int n = snprintf(buf, sizeof buf, "stasis[%d]: ", services_virtual_pid());
     if (n < 0)
         return;
     int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);

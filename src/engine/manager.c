@@ -90,8 +90,8 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
     memset(&a, 0, sizeof a);
     a.hello.role = ROLE_WORKER;
     a.hello.state = state;
-    a.hello.vpid = pid_virtual_pid();
-    a.hello.real_pid = pid_real_pid();
+    a.hello.vpid = services_virtual_pid();
+    a.hello.real_pid = sys_getpid();
     a.hello.comp_id = manager_state.comp_id;
     a.hello.generation = manager_state.generation;
     a.hello.restart_peers = restart_peers;
@@ -122,7 +122,7 @@ static int manager_connect(uint32_t state, uint32_t restart_peers)
 
 static void manager_kill_self(void)
 {
-    sys_call2(SYS_kill, pid_real_pid(), SIGKILL);
+    sys_call2(SYS_kill, sys_getpid(), SIGKILL);
     for (;;)
         pause();
 }
@@ -459,7 +459,7 @@ int manager_adopt_connection(int fd)
     manager_state.connected = 1;
     struct msg_worker_exec m;
     memset(&m, 0, sizeof m);
-    m.real_pid = pid_real_pid();
+    m.real_pid = sys_getpid();
     snprintf(m.name, sizeof m.name, "%.63s", engine_config.program);
     if (proto_send(manager_state.coord_fd, MSG_WORKER_EXEC, &m, sizeof m) < 0) {
         manager_lost("send failed");
@@ -476,7 +476,7 @@ void manager_say_leaving(const char *name, const char *why)
         return;
     struct msg_worker_exec m;
     memset(&m, 0, sizeof m);
-    m.real_pid = pid_real_pid();
+    m.real_pid = sys_getpid();
     m.flags = EXEC_LEAVING;
     snprintf(m.name, sizeof m.name, "%.63s", name);
     snprintf(m.why, sizeof m.why, "%.127s", why);
@@ -573,7 +573,6 @@ static void manager_restarted(void)
         munmap((void *)(uintptr_t)ri->scratch_start, ri->scratch_size);
     if (ri->helper_end > ri->helper_start)
         munmap((void *)(uintptr_t)ri->helper_start, ri->helper_end - ri->helper_start);
-    pid_after_restart();
     if (ri->coord_host[0]) {
         if (ri->coord_port != engine_config.coord_port)
             engine_config.secret_path[0] = 0; /* another coordinator: found again by its port */
@@ -676,7 +675,7 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
     manager_barrier(BARRIER_SUSPENDED);
     sections_begin();
     plugin_dispatch_reverse(DMTCP_EVENT_PRECHECKPOINT, &data);
-    pid_tree_family(&manager_state.family[0], &manager_state.family[1], &manager_state.family[2]);
+    services_family(&manager_state.family[0], &manager_state.family[1], &manager_state.family[2]);
     struct thread_rec *me;
     threads_save_manager(&me);
     int failed = 0, released = 0;

@@ -12,8 +12,9 @@
  * expects: a native hook gets the dmtcp_event_data_t, a DMTCP-style hook
  * the DmtcpEventData_t inside it.
  *
- * Built-in plugins register first, user plugins (loaded with
- * --with-plugin) after them in load order.  Events that save state
+ * Built-in plugins (plugins/, each declared with PLUGIN_DECL_BUILTIN and
+ * gathered from a linker section) come first, by rank; user plugins
+ * (loaded with --with-plugin) after them in load order.  Events that save state
  * (PRESUSPEND, PRECHECKPOINT, EXIT) run last-registered first; events that
  * rebuild or report (RESTART, RESUME, RUNNING, THREAD_RESUME …) run in
  * registration order, so a user plugin always sees the built-in state
@@ -54,12 +55,6 @@ static void plugin_add(struct plugin_tier *t, const struct plugin_entry *e)
     t->entries[t->n++] = *e;
 }
 
-void plugin_register_builtin(const struct engine_plugin *p)
-{
-    struct plugin_entry e = {.name = p->name, .style = PLUGIN_NATIVE, .native_hook = p->hook};
-    plugin_add(&plugin_state.builtin, &e);
-}
-
 ENGINE_API void dmtcp_register_plugin(DmtcpPluginDescriptor_t d)
 {
     const char *name = d.pluginName && *d.pluginName ? d.pluginName : "(unnamed)";
@@ -75,21 +70,60 @@ ENGINE_API void dmtcp_register_plugin(DmtcpPluginDescriptor_t d)
     plugin_add(&plugin_state.user, &e);
 }
 
-ENGINE_API void dmtcp_register_native_plugin(const dmtcp_plugin_descriptor_t *d)
+/* A native descriptor into tier t, if this engine can honour its version;
+ * 0, or -1 when refused (with a warning naming it). */
+static int plugin_add_native(struct plugin_tier *t, const dmtcp_plugin_descriptor_t *d)
 {
-    if (!d)
-        return;
     const char *name = d->name && *d->name ? d->name : "(unnamed)";
     if (d->api_version < 0 || d->api_version > DMTCP_NATIVE_PLUGIN_API_VERSION) {
         engine_warn("plugin '%s' was written for the native plugin API version %d; this engine takes versions "
                     "1 to %d: the plugin is not loaded (rebuild it against this engine's dmtcp.h)",
                     name, d->api_version, DMTCP_NATIVE_PLUGIN_API_VERSION);
-        return;
+        return -1;
     }
     if (!d->event_hook)
-        return;
+        return 0;
     struct plugin_entry e = {.name = name, .style = PLUGIN_NATIVE, .native_hook = d->event_hook};
-    plugin_add(&plugin_state.user, &e);
+    plugin_add(t, &e);
+    return 0;
+}
+
+ENGINE_API void dmtcp_register_native_plugin(const dmtcp_plugin_descriptor_t *d)
+{
+    if (d)
+        plugin_add_native(&plugin_state.user, d);
+}
+
+/* The built-in plugins' declarations (PLUGIN_DECL_BUILTIN), which the
+ * linker gathers between these two symbols. */
+extern const struct plugin_builtin __start_stasis_builtin_plugins[] __attribute__((visibility("hidden")));
+extern const struct plugin_builtin __stop_stasis_builtin_plugins[] __attribute__((visibility("hidden")));
+
+static int plugin_builtin_before(const struct plugin_builtin *a, const struct plugin_builtin *b)
+{
+    return a->order != b->order ? a->order < b->order : strcmp(a->descriptor->name, b->descriptor->name) < 0;
+}
+
+/* Once, as the engine starts: every built-in plugin, by rank, through the
+ * same checks as a user's native descriptor, and the services each offers. */
+void plugin_register_builtins(void)
+{
+    const struct plugin_builtin *sorted[PLUGIN_MAX];
+    int n = 0;
+    for (const struct plugin_builtin *b = __start_stasis_builtin_plugins; b < __stop_stasis_builtin_plugins; b++) {
+        if (n == PLUGIN_MAX) {
+            engine_warn("more than %d built-in plugins; '%s' and those after it are left out", PLUGIN_MAX,
+                        b->descriptor->name);
+            break;
+        }
+        int i = n++;
+        for (; i > 0 && plugin_builtin_before(b, sorted[i - 1]); i--)
+            sorted[i] = sorted[i - 1];
+        sorted[i] = b;
+    }
+    for (int i = 0; i < n; i++)
+        if (plugin_add_native(&plugin_state.builtin, sorted[i]->descriptor) == 0)
+            services_offer(sorted[i]->services, sorted[i]->descriptor->name);
 }
 
 /* DMTCP's view of the event: every isRestart member is the same int,

@@ -21,6 +21,7 @@
 
 #include "common/proto.h"
 #include "engine/engine.h"
+#include "engine/sys.h"
 
 #define REJOIN_FAILED_STATUS 4 /* dmtcp_restart's status for a restart that could not complete */
 #define REJOIN_REPLY_MS 10000  /* the coordinator answers MSG_RESTART_BACK at once */
@@ -61,8 +62,8 @@ int rejoin_coordinator(int fd)
     fd = manager_state.coord_fd;
     struct msg_restart_back b;
     memset(&b, 0, sizeof b);
-    b.vpid = pid_virtual_pid();
-    b.real_pid = pid_real_pid();
+    b.vpid = services_virtual_pid();
+    b.real_pid = sys_getpid();
     b.generation = manager_state.generation;
     snprintf(b.name, sizeof b.name, "%.63s", engine_config.program);
     gethostname(b.host, sizeof b.host - 1);

@@ -44,6 +44,7 @@
 
 #include "engine/engine.h"
 #include "engine/sys.h"
+#include "engine/plugins/pipe.h"
 
 #define SPAWN_JOIN_WAIT_MS 15000  /* a new process has this long to join */
 #define SPAWN_ENV_EXTRA 64        /* engine variables at most */
@@ -317,7 +318,7 @@ static int spawn_exec(spawn_exec_fn real, const char *file, int search, char *co
     const char *pass = NULL;
     int fd = manager_state.coord_fd;
     if (detached == 0 && follow) {
-        snprintf(state, sizeof state, "%d:%d:%llx:%llu", fd, pid_virtual_pid(),
+        snprintf(state, sizeof state, "%d:%d:%llx:%llu", fd, services_virtual_pid(),
                  (unsigned long long)manager_state.comp_id, (unsigned long long)manager_state.generation);
         if (sys_call3(SYS_fcntl, fd, F_SETFD, 0) == 0)
             pass = state;
@@ -661,7 +662,7 @@ static void spawn_adopt(const char *v)
     }
     manager_state.comp_id = comp;
     manager_state.generation = gen;
-    pid_set_virtual(vpid);
+    services_adopt_virtual_pid(vpid);
     if (manager_adopt_connection(fd) < 0)
         engine_warn("cannot keep the coordinator connection across exec; joining as a new process");
 }

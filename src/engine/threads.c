@@ -20,6 +20,7 @@
  * Everything here that runs in the handler is async-signal-safe: raw
  * syscalls and atomics only.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -226,33 +227,39 @@ static void threads_on_signal(int sig, siginfo_t *si, void *uc)
     atomic_fetch_add(&threads_state.in_handler, 1);
     int saved_errno = errno;
     threads_record_self(r);
-    signals_thread_dequeue(slot);
+    services_thread_parking(slot); /* e.g. the signals plugin takes the thread's pending signals */
     if (ctx_save(&r->ctx) == 0) {
         atomic_store(&r->in_use, 2); /* parked */
         atomic_fetch_add(&threads_state.parked, 1);
         sys_futex_wake(&threads_state.parked, 1);
     }
     threads_wait_release(seen);
-    signals_thread_requeue(slot, is_main);
     dmtcp_event_data_t data = {.is_restart = manager_state.last_was_restart,
                                .generation = manager_state.generation};
+    /* and puts them back; after a restart the pid plugin gives an interrupted
+     * wait4/waitid the pids of now */
+    services_thread_released(slot, is_main, data.is_restart, uc);
     plugin_dispatch(DMTCP_EVENT_THREAD_RESUME, &data);
     threads_resume_sleep(uc);
-    if (data.is_restart)
-        pid_tree_renew_syscall(uc);
     errno = saved_errno;
     if (atomic_fetch_sub(&threads_state.in_handler, 1) == 1)
         sys_futex_wake(&threads_state.in_handler, 1);
 }
 
+/* The handler goes in through libc's sigaction, past the engine's own
+ * sigaction(), which keeps the checkpoint signal from the program. */
 int threads_install_handler(void)
 {
+    int (*libc_sigaction)(int, const struct sigaction *, struct sigaction *) =
+        (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(RTLD_NEXT, "sigaction");
+    if (!libc_sigaction)
+        return -1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = threads_on_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigfillset(&sa.sa_mask);
-    return signals_real_sigaction(engine_config.ckpt_signal, &sa, NULL);
+    return libc_sigaction(engine_config.ckpt_signal, &sa, NULL);
 }
 
 static struct thread_rec *threads_rec_for_tid(pid_t tid)

@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/plugins/fds.h"
+#include "engine/plugins/pipe.h"
 #include "engine/sys.h"
 
 struct fd_rec {
@@ -598,7 +600,9 @@ long fds_syscall(long n, long a, long b, long c)
 static void fds_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
 {
     (void)data;
-    if (ev == DMTCP_EVENT_PRECHECKPOINT)
+    if (ev == DMTCP_EVENT_INIT)
+        fds_state.real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
+    else if (ev == DMTCP_EVENT_PRECHECKPOINT)
         fds_save();
     else if (ev == DMTCP_EVENT_RESUME)
         fds_release();
@@ -606,9 +610,11 @@ static void fds_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
         fds_restore();
 }
 
-void fds_plugin_init(void)
-{
-    fds_state.real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
-    static const struct engine_plugin p = {"fds", fds_hook};
-    plugin_register_builtin(&p);
-}
+static const dmtcp_plugin_descriptor_t fds_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "fds",
+    .version = STASIS_VERSION,
+    .description = "open file descriptors across a restart",
+    .event_hook = fds_hook,
+};
+PLUGIN_DECL_BUILTIN(fds_descriptor, 30, NULL);

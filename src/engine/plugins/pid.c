@@ -8,6 +8,12 @@
  * and every call that hands an id of this process to the kernel is
  * translated to the real one here.  Before any restart, virtual == real and
  * the wrappers pass straight through.
+ *
+ * A built-in plugin (rank 10: its state is rebuilt first at RESTART), with
+ * pid_tree.c for the other processes' pids.  It offers the core the
+ * virtual pid, the family for the image header, the pid an exec'd program
+ * keeps and the renewal of an interrupted wait after a restart
+ * (services.c), and the other built-ins what pid.h declares.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -20,6 +26,8 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/plugins/fds.h"
+#include "engine/plugins/pid.h"
 #include "engine/sys.h"
 
 static struct {
@@ -53,7 +61,7 @@ void pid_set_virtual(pid_t vpid)
     pid_state.translating = pid_state.real_pid != pid_state.vpid;
 }
 
-void pid_after_restart(void)
+static void pid_after_restart(void)
 {
     pid_t before = pid_state.real_pid ? pid_state.real_pid : pid_state.vpid;
     pid_tree_load(restore_state.info.pidmap_fd, restore_state.info.npids, before);
@@ -213,15 +221,54 @@ ENGINE_API long syscall(long n, ...)
     return rc;
 }
 
-void pid_plugin_init(void)
+/* INIT, once the engine has started: the ids are the kernel's, unless the
+ * program exec'd into this one and kept its pid (pid_set_virtual, offered
+ * to spawn.c, came first).  Until then the functions above fall back to
+ * the kernel's ids. */
+static void pid_init(void)
 {
-    pid_state.vpid = sys_getpid();
-    pid_state.real_pid = pid_state.vpid;
+    if (!pid_state.vpid)
+        pid_state.vpid = pid_state.real_pid = sys_getpid();
     pid_state.real_pthread_kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
 }
 
-void pid_reset_for_child(void)
+/* In each thread leaving the checkpoint handler (services.c). */
+static void pid_thread_released(int slot, int is_main, int is_restart, void *ucontext)
+{
+    (void)slot;
+    (void)is_main;
+    if (is_restart)
+        pid_tree_renew_syscall(ucontext);
+}
+
+static void pid_reset_for_child(void)
 {
     pid_state.vpid = pid_state.real_pid = sys_getpid();
     pid_state.translating = 0;
 }
+
+static void pid_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
+{
+    (void)data;
+    if (ev == DMTCP_EVENT_INIT)
+        pid_init();
+    else if (ev == DMTCP_EVENT_RESTART)
+        pid_after_restart();
+    else if (ev == DMTCP_EVENT_ATFORK_CHILD)
+        pid_reset_for_child(); /* the child's real pid is its identity */
+}
+
+static const dmtcp_plugin_descriptor_t pid_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "pid",
+    .version = STASIS_VERSION,
+    .description = "virtual pids and tids",
+    .event_hook = pid_event,
+};
+static const struct engine_services pid_services = {
+    .virtual_pid = pid_virtual_pid,
+    .family = pid_tree_family,
+    .adopt_virtual_pid = pid_set_virtual,
+    .thread_released = pid_thread_released,
+};
+PLUGIN_DECL_BUILTIN(pid_descriptor, 10, &pid_services);

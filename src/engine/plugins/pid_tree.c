@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/plugins/pid.h"
 #include "engine/sys.h"
 
 #define PID_TREE_MAX 4096

@@ -40,6 +40,9 @@
 
 #include "common/proto.h"
 #include "engine/engine.h"
+#include "engine/plugins/fds.h"
+#include "engine/plugins/pid.h"
+#include "engine/plugins/pipe.h"
 #include "engine/sys.h"
 
 #define PIPE_MAX 1024 /* distinct pipes a process may hold and have restored */
@@ -443,8 +446,11 @@ static void pipe_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
         pipe_resume();
 }
 
-void pipe_plugin_init(void)
-{
-    static const struct engine_plugin p = {"pipe", pipe_hook};
-    plugin_register_builtin(&p);
-}
+static const dmtcp_plugin_descriptor_t pipe_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "pipe",
+    .version = STASIS_VERSION,
+    .description = "pipes between the processes of a computation, with the bytes in flight",
+    .event_hook = pipe_hook,
+};
+PLUGIN_DECL_BUILTIN(pipe_descriptor, 35, NULL); /* after fds: it saves first, and fds asks it at RESTART */

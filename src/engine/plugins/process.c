@@ -68,8 +68,11 @@ static void process_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
         process_restore();
 }
 
-void process_plugin_init(void)
-{
-    static const struct engine_plugin p = {"process", process_hook};
-    plugin_register_builtin(&p);
-}
+static const dmtcp_plugin_descriptor_t process_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "process",
+    .version = STASIS_VERSION,
+    .description = "working directory, umask and resource limits",
+    .event_hook = process_hook,
+};
+PLUGIN_DECL_BUILTIN(process_descriptor, 20, NULL);

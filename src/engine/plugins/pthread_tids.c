@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/plugins/pid.h"
 #include "engine/sys.h"
 
 /* The thread's record when its ids differ from the kernel's, else NULL. */

@@ -31,6 +31,7 @@
 
 #include "common/proto.h"
 #include "engine/engine.h"
+#include "engine/plugins/pid.h"
 #include "engine/memory.h"
 #include "engine/sys.h"
 
@@ -202,8 +203,11 @@ static void shm_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
         shm_state.n = 0;
 }
 
-void shm_plugin_init(void)
-{
-    static const struct engine_plugin p = {"shm", shm_hook};
-    plugin_register_builtin(&p);
-}
+static const dmtcp_plugin_descriptor_t shm_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "shm",
+    .version = STASIS_VERSION,
+    .description = "memory shared between the processes of a computation",
+    .event_hook = shm_hook,
+};
+PLUGIN_DECL_BUILTIN(shm_descriptor, 60, NULL);

@@ -9,6 +9,9 @@
  * rt_sigaction), the pending signals of the process and of each thread, and
  * the interval timers; RESTART puts them back before any thread runs.
  * Per-thread masks need nothing: each thread's mask is in its signal frame.
+ * A thread's own pending signals are taken and put back in the checkpoint
+ * handler itself, through the two services this plugin offers the core
+ * (thread_parking, thread_released: services.c).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/plugins/pid.h"
 #include "engine/sys.h"
 
 struct kernel_sigaction {
@@ -45,12 +49,6 @@ static void signals_resolve(void)
         signals_state.real_sigprocmask = dlsym(RTLD_NEXT, "sigprocmask");
         signals_state.real_pthread_sigmask = dlsym(RTLD_NEXT, "pthread_sigmask");
     }
-}
-
-int signals_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-    signals_resolve();
-    return signals_state.real_sigaction(sig, act, old);
 }
 
 static int signals_is_ckpt(int sig)
@@ -232,7 +230,7 @@ static int signals_take(uint64_t mask, siginfo_t *out, int max, const char *path
 }
 
 /* In the checkpoint handler of thread `slot` (async-signal-safe). */
-void signals_thread_dequeue(int slot)
+static void signals_thread_dequeue(int slot)
 {
     uint64_t mask = signals_status_mask("/proc/thread-self/status", "SigPnd:\t") & ~signals_ckpt_bit();
     signals_pending.n[slot] = mask ? signals_take(mask, signals_pending.info[slot], SIGNALS_PER_THREAD,
@@ -241,8 +239,10 @@ void signals_thread_dequeue(int slot)
 }
 
 /* In the checkpoint handler, after release (async-signal-safe). */
-void signals_thread_requeue(int slot, int is_main)
+static void signals_thread_requeue(int slot, int is_main, int is_restart, void *ucontext)
 {
+    (void)is_restart;
+    (void)ucontext;
     pid_t pid = pid_real_pid(), tid = sys_gettid();
     for (int i = 0; i < signals_pending.n[slot]; i++) {
         siginfo_t *si = &signals_pending.info[slot][i];
@@ -287,15 +287,23 @@ static void signals_restore(void)
 static void signals_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
 {
     (void)data;
-    if (ev == DMTCP_EVENT_PRECHECKPOINT)
+    if (ev == DMTCP_EVENT_INIT)
+        signals_resolve();
+    else if (ev == DMTCP_EVENT_PRECHECKPOINT)
         signals_save();
     else if (ev == DMTCP_EVENT_RESTART)
         signals_restore();
 }
 
-void signals_plugin_init(void)
-{
-    signals_resolve();
-    static const struct engine_plugin p = {"signals", signals_hook};
-    plugin_register_builtin(&p);
-}
+static const dmtcp_plugin_descriptor_t signals_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "signals",
+    .version = STASIS_VERSION,
+    .description = "signal state across a checkpoint; the checkpoint signal kept from the program",
+    .event_hook = signals_hook,
+};
+static const struct engine_services signals_services = {
+    .thread_parking = signals_thread_dequeue,
+    .thread_released = signals_thread_requeue,
+};
+PLUGIN_DECL_BUILTIN(signals_descriptor, 40, &signals_services);

@@ -318,8 +318,11 @@ static void timer_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
     }
 }
 
-void timer_thread_plugin_init(void)
-{
-    static const struct engine_plugin p = {"timer_thread", timer_hook};
-    plugin_register_builtin(&p);
-}
+static const dmtcp_plugin_descriptor_t timer_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "timer_thread",
+    .version = STASIS_VERSION,
+    .description = "timer_create(SIGEV_THREAD) served by a thread a checkpoint can park",
+    .event_hook = timer_hook,
+};
+PLUGIN_DECL_BUILTIN(timer_descriptor, 50, NULL);

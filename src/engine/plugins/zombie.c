@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/plugins/pid.h"
 #include "engine/sys.h"
 
 #define ZOMBIE_MAX 1024
@@ -161,8 +162,11 @@ static void zombie_hook(dmtcp_event_t ev, dmtcp_event_data_t *data)
         zombie_state.n = 0;
 }
 
-void zombie_plugin_init(void)
-{
-    static const struct engine_plugin p = {"zombie", zombie_hook};
-    plugin_register_builtin(&p);
-}
+static const dmtcp_plugin_descriptor_t zombie_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
+    .name = "zombie",
+    .version = STASIS_VERSION,
+    .description = "children that ended before the checkpoint and were not reaped",
+    .event_hook = zombie_hook,
+};
+PLUGIN_DECL_BUILTIN(zombie_descriptor, 70, NULL);

@@ -1,0 +1,28 @@
+/*
+ * pid.h — what the pid plugin (pid.c, pid_tree.c) offers the other built-in
+ * plugins: the ids of this process and of the computation's other
+ * processes, as the program knows them and as the kernel does.
+ */
+#ifndef STASIS_PLUGINS_PID_H
+#define STASIS_PLUGINS_PID_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* pid.c: this process and its threads */
+pid_t pid_virtual_pid(void);
+pid_t pid_real_pid(void);
+int pid_translating(void); /* ids differ from the kernel's (after a restart) */
+/* a virtual id of this process, one of its threads or another process → the kernel's */
+pid_t pid_to_real(pid_t vpid);
+void pid_set_virtual(pid_t vpid);
+
+/* pid_tree.c: the other processes' pids after a restart */
+void pid_tree_load(int fd, uint32_t n, pid_t prev_real);
+pid_t pid_tree_to_real(pid_t v);
+void pid_tree_add(pid_t vpid, pid_t real);
+pid_t pid_tree_to_virtual(pid_t r);
+void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
+void pid_tree_renew_syscall(void *ucontext);
+
+#endif
