@@ -257,6 +257,18 @@ void *dmtcp_dlsym(void *handle, const char *symbol) __attribute__((weak));
         dmtcp_next_fnc_;                                                      \
     })
 
+/* Fail the checkpoint from a DMTCP_EVENT_PRESUSPEND or
+ * DMTCP_EVENT_PRECHECKPOINT hook (either style), with a printf-style
+ * message.  The checkpoint then fails cleanly: no image is written (the
+ * previous one stays), every thread goes on, the program runs on, and the
+ * coordinator reports the failure with the plugin's name and the message
+ * (dmtcp_command -bc; dmtcp_checkpoint() returns DMTCP_ERROR).  The other
+ * plugins still get the checkpoint's remaining events: RUNNING after a
+ * failed PRESUSPEND; RESUME and RUNNING after a failed PRECHECKPOINT.  The
+ * first failure is the one reported.  0, or DMTCP_ERROR (nothing failed)
+ * when called from anywhere else. */
+int dmtcp_plugin_fail(const char *fmt, ...) __attribute__((weak, format(printf, 1, 2)));
+
 /* The checkpoint generation: 0 before the first checkpoint, then the
  * number of the last one begun (the one in progress during its events). */
 uint32_t dmtcp_get_generation(void) __attribute__((weak));

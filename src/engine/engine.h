@@ -305,6 +305,10 @@ struct plugin_builtin {
 void plugin_register_builtins(void);
 void plugin_dispatch(dmtcp_event_t ev, dmtcp_event_data_t *data);
 void plugin_dispatch_reverse(dmtcp_event_t ev, dmtcp_event_data_t *data);
+/* dmtcp_plugin_fail: reset as a checkpoint begins; 1 with the reason
+ * (naming the plugin) once a PRESUSPEND or PRECHECKPOINT hook failed it */
+void plugin_failure_reset(void);
+int plugin_failure(char *why, size_t cap);
 
 /* ---- services (services.c) ------------------------------------------- */
 /* The few things the core needs from a feature, by what they are, never

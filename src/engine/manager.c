@@ -4,9 +4,11 @@
  *
  *   DO_CKPT → wait for dmtcp_disable_ckpt sections to end → PRESUSPEND
  *   → park user threads (bounded: threads.c; a checkpoint that cannot park
- *   them all is abandoned, and goes through the barriers without an image)
- *   → barrier SUSPENDED → PRECHECKPOINT → save the
- *   manager's own place (ctx_save) → write image → CKPT_DONE → barrier
+ *   them all, or that a PRESUSPEND hook failed, is abandoned, and goes
+ *   through the barriers without an image)
+ *   → barrier SUSPENDED → PRECHECKPOINT → save the manager's own place
+ *   (ctx_save) → write image (none if a PRECHECKPOINT hook failed the
+ *   checkpoint: it fails as a failed write does) → CKPT_DONE → barrier
  *   CHECKPOINTED → RESUME → release threads → RUNNING → barrier RESUMED.
  *   Forked (STASIS_FORKED_CKPT): after ctx_save a copy-on-write child
  *   writes the image (image_fork.c) while RESUME runs and the threads go
@@ -665,8 +667,13 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
     manager_state.generation = generation;
     restore_lazy_wait(); /* a lazy restart's memory must be all in first */
     manager_wait_no_disable(generation);
+    plugin_failure_reset();
     plugin_dispatch_reverse(DMTCP_EVENT_PRESUSPEND, &data);
     char why[480];
+    if (plugin_failure(why, sizeof why)) { /* no thread has been touched yet */
+        manager_abandon(generation, ECANCELED, why);
+        return;
+    }
     int rc = threads_suspend_all(manager_poll_kill, why, sizeof why);
     if (rc < 0) {
         manager_abandon(generation, -rc, why);
@@ -687,7 +694,13 @@ static void manager_checkpoint(uint64_t generation, const char *coord_dir)
         char path[1024];
         snprintf(path, sizeof path, "%s", image_current_path_in(dir));
         delta_prepare(path, generation);
-        if (coord_dir[0] && manager_ckptdir_refused(coord_dir, res.error, sizeof res.error)) {
+        if (plugin_failure(res.error, sizeof res.error)) {
+            /* a PRECHECKPOINT hook failed it: no image, and the rest as
+             * when writing one fails (RESUME, release, RUNNING) */
+            rc = -ECANCELED;
+            res.path[0] = 0;
+            res.bytes = res.usec = 0;
+        } else if (coord_dir[0] && manager_ckptdir_refused(coord_dir, res.error, sizeof res.error)) {
             rc = -EINVAL;
             res.path[0] = 0;
             res.bytes = res.usec = 0;

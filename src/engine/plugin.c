@@ -19,7 +19,14 @@
  * rebuild or report (RESTART, RESUME, RUNNING, THREAD_RESUME …) run in
  * registration order, so a user plugin always sees the built-in state
  * rebuilt before it runs and saved after it ran.
+ *
+ * A PRESUSPEND or PRECHECKPOINT hook may fail the checkpoint
+ * (dmtcp_plugin_fail): the dispatch notes which plugin is running in which
+ * event, the first failure is kept with the plugin's name, and the manager
+ * asks for it after each of those two events (plugin_failure).
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/engine.h"
@@ -44,7 +51,16 @@ struct plugin_tier {
 
 static struct {
     struct plugin_tier builtin, user;
+    int failed;                /* a hook failed the current checkpoint */
+    char failure[480];         /* naming the plugin, the event and its message */
 } plugin_state;
+
+/* The hook this thread is running, and for which event (nested dispatch,
+ * a hook that forks say, puts back the outer one). */
+static __thread struct {
+    const struct plugin_entry *running;
+    dmtcp_event_t event;
+} plugin_tls;
 
 static void plugin_add(struct plugin_tier *t, const struct plugin_entry *e)
 {
@@ -136,10 +152,16 @@ static void plugin_fill_dmtcp_view(dmtcp_event_t ev, dmtcp_event_data_t *data)
 
 static void plugin_call(const struct plugin_entry *e, dmtcp_event_t ev, dmtcp_event_data_t *data)
 {
+    const struct plugin_entry *outer = plugin_tls.running;
+    dmtcp_event_t outer_event = plugin_tls.event;
+    plugin_tls.running = e;
+    plugin_tls.event = ev;
     if (e->style == PLUGIN_DMTCP)
         e->dmtcp_hook(ev, &data->dmtcp);
     else
         e->native_hook(ev, data);
+    plugin_tls.running = outer;
+    plugin_tls.event = outer_event;
 }
 
 void plugin_dispatch(dmtcp_event_t ev, dmtcp_event_data_t *data)
@@ -158,4 +180,47 @@ void plugin_dispatch_reverse(dmtcp_event_t ev, dmtcp_event_data_t *data)
         plugin_call(&plugin_state.user.entries[i], ev, data);
     for (int i = plugin_state.builtin.n - 1; i >= 0; i--)
         plugin_call(&plugin_state.builtin.entries[i], ev, data);
+}
+
+/* ---- failing a checkpoint ------------------------------------------------ */
+
+ENGINE_API int dmtcp_plugin_fail(const char *fmt, ...)
+{
+    const struct plugin_entry *e = plugin_tls.running;
+    dmtcp_event_t ev = plugin_tls.event;
+    if (!e || (ev != DMTCP_EVENT_PRESUSPEND && ev != DMTCP_EVENT_PRECHECKPOINT)) {
+        engine_warn("dmtcp_plugin_fail() called %s%s%s; only a PRESUSPEND or PRECHECKPOINT hook can fail a "
+                    "checkpoint: ignored",
+                    e ? "by plugin '" : "outside any event hook", e ? e->name : "", e ? "' outside those events" : "");
+        return DMTCP_ERROR;
+    }
+    if (plugin_state.failed)
+        return 0; /* the first failure is the one reported */
+    char msg[400] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    snprintf(plugin_state.failure, sizeof plugin_state.failure, "plugin '%.60s' failed the checkpoint at %s: %s", e->name,
+             ev == DMTCP_EVENT_PRESUSPEND ? "PRESUSPEND" : "PRECHECKPOINT", msg[0] ? msg : "(no reason given)");
+    plugin_state.failed = 1;
+    return 0;
+}
+
+/* A new checkpoint: nothing has failed it yet. */
+void plugin_failure_reset(void)
+{
+    plugin_state.failed = 0;
+    plugin_state.failure[0] = 0;
+}
+
+/* 1, with the reason in why, when a hook has failed the checkpoint. */
+int plugin_failure(char *why, size_t cap)
+{
+    if (!plugin_state.failed)
+        return 0;
+    snprintf(why, cap, "%s", plugin_state.failure);
+    return 1;
 }
