@@ -243,17 +243,15 @@ static inline void dmtcp_decl_plugin_register_native_(const dmtcp_plugin_descrip
  * NEXT_FNC(open)(path, flags) calls the open() the plugin's own open()
  * wraps.  dmtcp_dlsym(RTLD_NEXT, name) does the same for a name (relative
  * to its caller, like dlsym); any other handle is dlsym's. */
-#ifdef RTLD_NEXT
-#define DMTCP_RTLD_NEXT_ RTLD_NEXT
-#else
-#define DMTCP_RTLD_NEXT_ ((void *)-1l) /* glibc's RTLD_NEXT, declared only with _GNU_SOURCE */
+#ifndef RTLD_NEXT
+#define RTLD_NEXT ((void *)-1l) /* glibc's, which <dlfcn.h> declares only with _GNU_SOURCE */
 #endif
 void *dmtcp_dlsym(void *handle, const char *symbol) __attribute__((weak));
 #define NEXT_FNC(func)                                                        \
     ({                                                                        \
         static __typeof__(&func) dmtcp_next_fnc_;                             \
         if (!dmtcp_next_fnc_)                                                 \
-            dmtcp_next_fnc_ = (__typeof__(&func))dlsym(DMTCP_RTLD_NEXT_, #func); \
+            dmtcp_next_fnc_ = (__typeof__(&func))dlsym(RTLD_NEXT, #func); \
         dmtcp_next_fnc_;                                                      \
     })
 
