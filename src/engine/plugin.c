@@ -91,10 +91,15 @@ ENGINE_API void dmtcp_register_plugin(DmtcpPluginDescriptor_t d)
 static int plugin_add_native(struct plugin_tier *t, const dmtcp_plugin_descriptor_t *d)
 {
     const char *name = d->name && *d->name ? d->name : "(unnamed)";
-    if (d->api_version < 0 || d->api_version > DMTCP_NATIVE_PLUGIN_API_VERSION) {
-        engine_warn("plugin '%s' was written for the native plugin API version %d; this engine takes versions "
-                    "1 to %d: the plugin is not loaded (rebuild it against this engine's dmtcp.h)",
+    if (d->api_version > DMTCP_NATIVE_PLUGIN_API_VERSION) {
+        engine_warn("plugin '%s' was written for the native plugin API version %d, newer than this engine's (%d): "
+                    "the plugin is not loaded (build it against this engine's dmtcp.h)",
                     name, d->api_version, DMTCP_NATIVE_PLUGIN_API_VERSION);
+        return -1;
+    }
+    if (d->api_version < 0) {
+        engine_warn("plugin '%s' gives api_version %d, which is no version: the plugin is not loaded", name,
+                    d->api_version);
         return -1;
     }
     if (!d->event_hook)
@@ -203,8 +208,9 @@ ENGINE_API int dmtcp_plugin_fail(const char *fmt, ...)
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
     }
-    snprintf(plugin_state.failure, sizeof plugin_state.failure, "plugin '%.60s' failed the checkpoint at %s: %s", e->name,
-             ev == DMTCP_EVENT_PRESUSPEND ? "PRESUSPEND" : "PRECHECKPOINT", msg[0] ? msg : "(no reason given)");
+    snprintf(plugin_state.failure, sizeof plugin_state.failure, "plugin '%.60s' failed the checkpoint at %s: %s",
+             e->name, ev == DMTCP_EVENT_PRESUSPEND ? "PRESUSPEND" : "PRECHECKPOINT",
+             msg[0] ? msg : "(no reason given)");
     plugin_state.failed = 1;
     return 0;
 }
