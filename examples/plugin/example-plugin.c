@@ -80,6 +80,7 @@ static void example_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
 }
 
 static dmtcp_plugin_descriptor_t example_plugin = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
     .name = "example",
     .version = "1",
     .description = "prints one line per event",

@@ -219,6 +219,7 @@ static void dr_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
 }
 
 static dmtcp_plugin_descriptor_t dr_descriptor = {
+    .api_version = DMTCP_NATIVE_PLUGIN_API_VERSION,
     .name = "delayresume",
     .version = "1",
     .description = "keeps other threads parked after a checkpoint until the initiator unblocks them",
