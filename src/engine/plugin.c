@@ -14,10 +14,10 @@
  *
  * Built-in plugins (plugins/, each declared with PLUGIN_DECL_BUILTIN and
  * gathered from a linker section) come first, by rank; user plugins
- * (loaded with --with-plugin) after them in load order.  Events that save state
- * (PRESUSPEND, PRECHECKPOINT, EXIT) run last-registered first; events that
- * rebuild or report (RESTART, RESUME, RUNNING, THREAD_RESUME …) run in
- * registration order, so a user plugin always sees the built-in state
+ * (loaded with --with-plugin) after them in load order.  Events that save
+ * state (PRESUSPEND, PRECHECKPOINT, EXIT) run last-registered first; events
+ * that rebuild or report (RESTART, RESUME, RUNNING, THREAD_RESUME …) run
+ * in registration order, so a user plugin always sees the built-in state
  * rebuilt before it runs and saved after it ran.
  *
  * A PRESUSPEND or PRECHECKPOINT hook may fail the checkpoint
@@ -26,12 +26,21 @@
  * asks for it after each of those two events (plugin_failure).
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/engine.h"
 
 #define PLUGIN_MAX 64
+
+/* The public descriptors are contracts with plugins built separately: a
+ * native descriptor's version comes first, so that any later version can
+ * be told apart; DMTCP's view of the event data is where a native hook's
+ * data starts. */
+_Static_assert(offsetof(dmtcp_plugin_descriptor_t, api_version) == 0, "api_version first");
+_Static_assert(offsetof(dmtcp_event_data_t, dmtcp) == 0, "DMTCP's view first");
+_Static_assert(offsetof(DmtcpPluginDescriptor_t, event_hook) == 6 * sizeof(void *), "DMTCP's field order");
 
 enum plugin_style { PLUGIN_NATIVE, PLUGIN_DMTCP };
 
