@@ -44,6 +44,16 @@ writing() {
     done
     return 1
 }
+# all_stopped PID...: every thread of every PID is stopped (or gone)
+all_stopped() {
+    local p t st
+    for p in "$@"; do
+        for t in /proc/"$p"/task/*/stat; do
+            st=$(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1) || continue
+            case $st in T | t | Z | X | '') ;; *) return 1 ;; esac
+        done
+    done
+}
 ckpts_logged() { grep -cE 'checkpoint [0-9]+(:| failed)' "$TMP/coord.log"; }
 # writing_or_done: the write was seen, or the checkpoint ended before it was
 ckpt_started() { cmd -c >/dev/null 2>&1; }
@@ -75,7 +85,10 @@ kill_mid_write() {
         # the program and in its forked writer), so none can finish meanwhile
         local all
         all=$(writers "$LAUNCH_PID")
-        if [ -n "$WRITER" ] && kill -STOP $all 2>/dev/null && writing "$D" "$GOOD" "$LAUNCH_PID"; then
+        # (a SIGSTOP takes effect only when a system call in progress, such
+        # as the writer's rename, has returned: judge once all are stopped)
+        if [ -n "$WRITER" ] && kill -STOP $all 2>/dev/null && wait_for all_stopped $all &&
+            writing "$D" "$GOOD" "$LAUNCH_PID"; then
             { # (bash reports the job killed)
                 kill -9 $all
                 wait_for dead "$WRITER" || { WHY="the writer $WRITER outlived the program"; return 1; }
