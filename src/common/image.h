@@ -268,6 +268,32 @@ IMAGE_PIN(image_section, name, 0, 32);
 IMAGE_PIN(image_section, size, 32, 8);
 IMAGE_PIN(image_section, checksum, 40, 8);
 
+/* The section "stasis.stdio" (the engine's stdio plugin writes it, and
+ * dmtcp_restart reads it before restoring anything): what the process's
+ * descriptors 0, 1 and 2 were, three of these in that order. */
+#define IMAGE_STDIO_SECTION "stasis.stdio"
+enum image_stdio_kind {
+    IMAGE_STDIO_OTHER = 0,    /* a pipe, socket, /dev/null...: not this section's */
+    IMAGE_STDIO_FILE = 1,     /* a regular file, reopened at its offset */
+    IMAGE_STDIO_TERMINAL = 2, /* a terminal: the one dmtcp_restart runs on */
+};
+struct image_stdio {
+    uint32_t kind;   /* enum image_stdio_kind */
+    int32_t flags;   /* status flags (fcntl F_GETFL) */
+    int64_t offset;  /* file offset at the checkpoint */
+    uint64_t dev;    /* identity of the file: after a restart it must be */
+    uint64_t ino;    /* the same file, not another put at its path */
+    char path[4096]; /* absolute, NUL-terminated */
+};
+IMAGE_PIN_SIZE(image_stdio, 4128);
+/* the saved flags a stream's file is opened again with (for the files
+ * that include <fcntl.h>; the helper does not) */
+#ifdef O_ACCMODE
+#define IMAGE_STDIO_OPEN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_DIRECT)
+#endif
+IMAGE_PIN(image_stdio, offset, 8, 8);
+IMAGE_PIN(image_stdio, path, 32, 4096);
+
 IMAGE_PIN_SIZE(image_trailer, 64);
 IMAGE_PIN(image_trailer, magic, 0, 8);
 IMAGE_PIN(image_trailer, file_size, 8, 8);
@@ -319,7 +345,14 @@ struct restart_info {
     int32_t pidmap_fd;         /* memfd of struct restart_pid[] (vpid → real pid of every
                                   process of the restart), or -1 */
     uint32_t npids;
+    uint32_t stdio_inherit;    /* bit N: descriptor N stays what dmtcp_restart was given
+                                  (--stdin/--stdout/--stderr inherit) */
+    int32_t stdio_fd[3];       /* the files dmtcp_restart reopened for its main root's
+                                  descriptors 0-2 (inherited by the whole tree, so that
+                                  processes sharing one open file share it again), or -1 */
     uint32_t reserved;
+    int64_t stdio_offset[3];   /* the offset each stdio_fd was opened at: the saved offset of
+                                  the description it stands for (it may have moved since) */
 };
 /* One process of a restart: the pid its program knows, the kernel's now. */
 struct restart_pid {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,4 +328,31 @@ out:
     free(meta);
     free(buf);
     return rc;
+}
+
+long image_section_read(int fd, const struct image_header *hdr, const char *name, void *buf, size_t cap)
+{
+    uint64_t off = hdr->sections_offset, end = hdr->sections_offset + hdr->sections_size;
+    while (off + sizeof(struct image_section) <= end) {
+        struct image_section s;
+        if (image_read_at(fd, &s, sizeof s, off) < 0 || s.size > end - off - sizeof s)
+            return -1;
+        off += sizeof s;
+        if (!strncmp(s.name, name, sizeof s.name)) {
+            if (s.size > SIZE_MAX / 2)
+                return -1;
+            uint8_t *data = malloc(s.size ? (size_t)s.size : 1);
+            if (!data)
+                return -1;
+            long rc = -1;
+            if (image_read_at(fd, data, (size_t)s.size, off) == 0 && XXH64(data, (size_t)s.size, 0) == s.checksum) {
+                memcpy(buf, data, s.size < cap ? (size_t)s.size : cap);
+                rc = (long)s.size;
+            }
+            free(data);
+            return rc;
+        }
+        off += s.size;
+    }
+    return -1;
 }

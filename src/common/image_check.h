@@ -20,6 +20,11 @@ int image_check_file(const char *path, struct image_header *hdr, char *err, size
  * offset is not used); path only names it in messages. */
 int image_check_fd(int fd, const char *path, struct image_header *hdr, char *err, size_t errcap, int full);
 
+/* The plugin section `name` of an image that image_check_fd accepted:
+ * copies up to cap bytes into buf and returns the section's size, or -1
+ * if the image has no such section (or it does not match its checksum). */
+long image_section_read(int fd, const struct image_header *hdr, const char *name, void *buf, size_t cap);
+
 /* pread all of len bytes at off (retrying short reads and EINTR): 0, or a
  * negative errno (-EIO at the end of the file). */
 int image_read_at(int fd, void *buf, size_t len, uint64_t off);

@@ -37,6 +37,7 @@
 #include "restart-cli/chain.h"
 #include "restart-cli/files.h"
 #include "restart-cli/join.h"
+#include "restart-cli/streams.h"
 #include "restart-cli/tree.h"
 #include "restart-cli/trust.h"
 
@@ -65,6 +66,11 @@ static void restart_usage(FILE *f)
             "      --restart-timeout SECONDS\n"
             "                          a restart that is not complete after SECONDS fails\n"
             "                          (default %d; env STASIS_RESTART_TIMEOUT)\n"
+            "      --stdin, --stdout, --stderr saved|inherit\n"
+            "                          a stream that was a regular file at the checkpoint is\n"
+            "                          that file again, at its offset (saved, the default), or\n"
+            "                          what dmtcp_restart is given (inherit)\n"
+            "      --stdio saved|inherit  the same for all three (env STASIS_RESTART_STDIO)\n"
             "  -q, --quiet             fewer messages from Stasis\n"
             "      --help              this text\n"
             "      --version           print the version\n\n"
@@ -84,7 +90,13 @@ static void restart_usage(FILE *f)
             "dies, the time limit passes), the whole restart fails: every process\n"
             "of it exits without running the program, and dmtcp_restart exits with\n"
             "a message naming the image and the reason, and status 4 (1 when the\n"
-            "image that failed is the first, which dmtcp_restart restores itself).\n",
+            "image that failed is the first, which dmtcp_restart restores itself).\n\n"
+            "Standard streams: one that was a regular file (`< script`, `> log`,\n"
+            "`>> log`) is that file again, at its offset, shared again by the\n"
+            "processes that shared it; the file must still be there, the same file,\n"
+            "or the restart is refused (--stdin/--stdout/--stderr inherit to give it\n"
+            "what dmtcp_restart is given instead).  A terminal, pipe from outside the\n"
+            "computation or anything else is what dmtcp_restart is given.\n",
             JOIN_DEFAULT_TIMEOUT);
 }
 
@@ -94,15 +106,32 @@ struct restart_opts {
     int quiet;
     int lazy;
     int partial;
+    unsigned stdio_inherit; /* bit N: descriptor N is what dmtcp_restart is given */
     const char *timeout;
     char **images;
     int nimages;
 };
 
+/* --stdin/--stdout/--stderr/--stdio saved|inherit: a cliopt_match result,
+ * or -3 after a message about the value */
+static int restart_stream_option(int argc, char **argv, int *i, unsigned *inherit)
+{
+    static const char *const names[] = {"--stdin", "--stdout", "--stderr", "--stdio"};
+    for (unsigned k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *v = NULL;
+        int m = cliopt_match(argc, argv, i, NULL, names[k], &v);
+        if (m != CLIOPT_NO)
+            return m < 0 ? m : streams_option(names[k], v, inherit) < 0 ? -3 : m;
+    }
+    return CLIOPT_NO;
+}
+
 static int restart_parse(int argc, char **argv, struct restart_opts *o)
 {
     static char *images[4096];
     o->images = images;
+    if (streams_inherit_env(&o->stdio_inherit) < 0)
+        return -1;
     for (int i = 1; i < argc;) {
         const char *v = NULL;
         int m;
@@ -150,6 +179,11 @@ static int restart_parse(int argc, char **argv, struct restart_opts *o)
             if (m < 0)
                 goto extra;
             o->partial = 1;
+        } else if ((m = restart_stream_option(argc, argv, &i, &o->stdio_inherit)) != CLIOPT_NO) {
+            if (m == CLIOPT_MISSING)
+                goto missing;
+            if (m < 0)
+                return -1;
         } else if ((m = cliopt_match(argc, argv, &i, "-q", "--quiet", NULL)) != CLIOPT_NO) {
             if (m < 0)
                 goto extra;
@@ -274,6 +308,7 @@ int main(int argc, char **argv)
         if ((fds[i] = trust_open_image(o.images[i], err, sizeof err)) < 0 ||
             image_check_fd(fds[i], o.images[i], &hdrs[i], err, sizeof err, full) < 0 ||
             files_check(o.images[i], fds[i], &hdrs[i], err, sizeof err) < 0 ||
+            streams_check(o.images[i], fds[i], &hdrs[i], o.stdio_inherit, err, sizeof err) < 0 ||
             chain_plan(o.images[i], fds[i], &hdrs[i], full, &chains[i], err, sizeof err) < 0) {
             fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
             return 1;
@@ -316,6 +351,9 @@ int main(int argc, char **argv)
     ri.restart_peers = (uint32_t)o.nimages;
     ri.coord_port = addr.port;
     ri.quiet = o.quiet;
+    ri.stdio_inherit = o.stdio_inherit;
+    for (int i = 0; i < 3; i++)
+        ri.stdio_fd[i] = -1;
     const char *lz = getenv("STASIS_LAZY_RESTART");
     ri.lazy = o.lazy || (lz && strcmp(lz, "0") != 0 && *lz);
     if (ri.lazy && (o.nimages > 1 || chains[0].plan_fd >= 0)) {
@@ -339,6 +377,11 @@ int main(int argc, char **argv)
     static struct tree t;
     if (tree_plan(&t, o.nimages, hdrs, err, sizeof err) < 0) {
         fprintf(stderr, "dmtcp_restart: %s\n", err);
+        return 1;
+    }
+    /* before the tree forks: its processes inherit these (streams.c) */
+    if (streams_open(o.images[t.main], fds[t.main], &hdrs[t.main], &ri, err, sizeof err) < 0) {
+        fprintf(stderr, "dmtcp_restart: refusing to restart %s\n", err);
         return 1;
     }
     int me = tree_build(&t);

@@ -13,6 +13,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${STASIS_BIN:-$ROOT/bin}
 WAIT=${STASIS_TEST_TIMEOUT:-30}
 POLL=0.05 # seconds between two tries of a wait
+# The suites read a restarted program's output from the stream they give
+# dmtcp_restart: keep that (by default a stream that was a file at the
+# checkpoint is that file again; tests/cli/stdio-files.sh tests that)
+export STASIS_RESTART_STDIO=${STASIS_RESTART_STDIO-inherit}
 
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
