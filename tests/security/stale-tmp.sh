@@ -70,11 +70,11 @@ launch_big() { # NAME DIR ENV...
 }
 
 # kill_mid_write NAME: start a checkpoint and SIGKILL the program while
-# its image is being written (up to 3 tries: a checkpoint may end before
+# its image is being written (up to 6 tries: a checkpoint may end before
 # it is seen); sets WHY
 kill_mid_write() {
     local try p
-    for try in 1 2 3; do
+    for try in 1 2 3 4 5 6; do
         LOGGED=$(ckpts_logged)
         WRITER=
         # (a forked writer of the try before may still be finishing)
@@ -104,7 +104,7 @@ kill_mid_write() {
         GOOD=$(image_in "$D") SHA=$(sha "$GOOD") # that one completed: the last good image now
         wait_for tick_at_least "$TMP/$1.out" $(($(last_tick "$TMP/$1.out") + 1))
     done
-    WHY="3 checkpoints ended before their image was seen being written"
+    WHY="6 checkpoints ended before their image was seen being written"
     return 1
 }
 
