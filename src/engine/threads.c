@@ -307,6 +307,9 @@ static void threads_begin(pid_t me)
 {
     threads_previous.nrecs = threads_state.nrecs;
     memcpy(threads_previous.recs, threads_state.recs, sizeof(threads_state.recs[0]) * (size_t)threads_state.nrecs);
+    /* from here until a thread is parked, its ids come from the previous
+     * table (threads_find_*): a thread still running may translate them */
+    atomic_store(&threads_state.collecting, 1);
     memset(threads_state.recs, 0, sizeof(threads_state.recs[0]) * (size_t)threads_state.nrecs);
     atomic_store(&threads_state.parked, 0);
     threads_state.nrecs = 1;
@@ -315,7 +318,6 @@ static void threads_begin(pid_t me)
     mgr->in_use = 1;
     mgr->is_manager = 1;
     threads_state.manager_tid = me;
-    atomic_store(&threads_state.collecting, 1);
 }
 
 /* Give up: every parked thread goes on; a thread not parked keeps the ids
@@ -457,18 +459,31 @@ void threads_release_all(void)
     sys_futex_wake(&threads_state.release_seq, 0x7fffffff);
 }
 
+/* The record of a thread, by its virtual tid or its pthread_t (TLS base).
+ * While a checkpoint is collecting, a thread not parked yet has no ids in
+ * the new table: the previous one, still true until a restart, gives them. */
+static struct thread_rec *threads_find_in(struct thread_rec *recs, int n, pid_t vtid, unsigned long th)
+{
+    for (int i = 0; i < n; i++)
+        if (recs[i].in_use && (th ? recs[i].fs_base == th : recs[i].vtid == vtid))
+            return &recs[i];
+    return NULL;
+}
+
+static struct thread_rec *threads_find(pid_t vtid, unsigned long th)
+{
+    struct thread_rec *r = threads_find_in(threads_state.recs, threads_state.nrecs, vtid, th);
+    if (!r && atomic_load(&threads_state.collecting))
+        r = threads_find_in(threads_previous.recs, threads_previous.nrecs, vtid, th);
+    return r;
+}
+
 struct thread_rec *threads_find_by_vtid(pid_t vtid)
 {
-    for (int i = 0; i < threads_state.nrecs; i++)
-        if (threads_state.recs[i].in_use && threads_state.recs[i].vtid == vtid)
-            return &threads_state.recs[i];
-    return NULL;
+    return threads_find(vtid, 0);
 }
 
 struct thread_rec *threads_find_by_pthread(unsigned long th)
 {
-    for (int i = 0; i < threads_state.nrecs; i++)
-        if (threads_state.recs[i].in_use && threads_state.recs[i].fs_base == th)
-            return &threads_state.recs[i];
-    return NULL;
+    return th ? threads_find(0, th) : NULL;
 }
