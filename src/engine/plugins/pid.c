@@ -42,7 +42,8 @@ pid_t pid_virtual_pid(void)
     return pid_state.vpid ? pid_state.vpid : sys_getpid();
 }
 
-/* Ids differ from the kernel's (after a restart). */
+/* Ids may differ from the kernel's: after a restart, or in a program exec'd
+ * into a process that kept its pid. */
 int pid_translating(void)
 {
     return pid_state.translating;
@@ -66,7 +67,9 @@ static void pid_after_restart(void)
     pid_t before = pid_state.real_pid ? pid_state.real_pid : pid_state.vpid;
     pid_tree_load(restore_state.info.pidmap_fd, restore_state.info.npids, before);
     pid_state.real_pid = sys_getpid();
-    pid_state.translating = pid_state.real_pid != pid_state.vpid;
+    /* Even when the kernel gave back the same pid, the threads have new
+     * tids: a gettid() value must still be translated. */
+    pid_state.translating = 1;
 }
 
 /* Virtual id of this process or one of its threads → the kernel's id. */

@@ -12,7 +12,7 @@
 /* pid.c: this process and its threads */
 pid_t pid_virtual_pid(void);
 pid_t pid_real_pid(void);
-int pid_translating(void); /* ids differ from the kernel's (after a restart) */
+int pid_translating(void); /* ids may differ from the kernel's (after a restart) */
 /* a virtual id of this process, one of its threads or another process → the kernel's */
 pid_t pid_to_real(pid_t vpid);
 void pid_set_virtual(pid_t vpid);
