@@ -214,7 +214,7 @@ ENGINE_API long syscall(long n, ...)
         rc = fds_syscall(n, a, b, c); /* the engine's descriptors stay out of reach */
         break;
     default:
-        rc = sys_call6(n, a, b, c, d, e, f);
+        rc = pthread_tids_syscall(n, a, b, c, d, e, f); /* the other calls that take an id */
         break;
     }
     if (rc < 0 && rc > -4096) {

@@ -1,7 +1,8 @@
 /*
- * pid.h — what the pid plugin (pid.c, pid_tree.c) offers the other built-in
- * plugins: the ids of this process and of the computation's other
- * processes, as the program knows them and as the kernel does.
+ * pid.h — what the pid plugin (pid.c, pid_tree.c, pthread_tids.c) offers
+ * the other built-in plugins: the ids of this process and of the
+ * computation's other processes, as the program knows them and as the
+ * kernel does.
  */
 #ifndef STASIS_PLUGINS_PID_H
 #define STASIS_PLUGINS_PID_H
@@ -24,5 +25,9 @@ void pid_tree_add(pid_t vpid, pid_t real);
 pid_t pid_tree_to_virtual(pid_t r);
 void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
 void pid_tree_renew_syscall(void *ucontext);
+
+/* pthread_tids.c: syscall(2) with a number pid.c does not handle, the ids
+ * in its arguments made the kernel's; the kernel's result (-errno) */
+long pthread_tids_syscall(long n, long a, long b, long c, long d, long e, long f);
 
 #endif
