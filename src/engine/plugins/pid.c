@@ -233,6 +233,7 @@ static void pid_init(void)
     if (!pid_state.vpid)
         pid_state.vpid = pid_state.real_pid = sys_getpid();
     pid_state.real_pthread_kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
+    pthread_tids_init();
 }
 
 /* In each thread leaving the checkpoint handler (services.c). */

@@ -7,8 +7,10 @@
 #ifndef STASIS_PLUGINS_PID_H
 #define STASIS_PLUGINS_PID_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* pid.c: this process and its threads */
 pid_t pid_virtual_pid(void);
@@ -26,8 +28,14 @@ pid_t pid_tree_to_virtual(pid_t r);
 void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
 void pid_tree_renew_syscall(void *ucontext);
 
-/* pthread_tids.c: syscall(2) with a number pid.c does not handle, the ids
- * in its arguments made the kernel's; the kernel's result (-errno) */
+/* pthread_tids.c: glibc's cached tids and the calls that take an id */
+void pthread_tids_init(void); /* from pid.c's INIT */
+/* syscall(2) with a number pid.c does not handle, the ids in its arguments
+ * made the kernel's; the kernel's result (-errno) */
 long pthread_tids_syscall(long n, long a, long b, long c, long d, long e, long f);
+/* a CPU clock id naming a virtual pid or tid → the kernel's clock id */
+clockid_t pthread_tids_clock_to_real(clockid_t c);
+/* a SIGEV_THREAD_ID event's virtual tid → the kernel's (in *copy if changed) */
+const struct sigevent *pthread_tids_sigevent_to_real(const struct sigevent *ev, struct sigevent *copy);
 
 #endif

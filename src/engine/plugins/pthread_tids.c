@@ -19,8 +19,8 @@
  *   - Where glibc only passes the tid to one system call, the call is made
  *     here with the real tid: pthread_{get,set}affinity_np and
  *     pthread_sigqueue, and pthread_{get,set}schedparam/setschedprio on
- *     another thread.  The sched_*, getpriority/setpriority(PRIO_PROCESS)
- *     and prlimit functions and syscall(2) with those
+ *     another thread.  The sched_*, getpriority/setpriority(PRIO_PROCESS),
+ *     prlimit and clock_getcpuclockid functions and syscall(2) with those
  *     numbers take the program's ids (gettid() values): they are translated
  *     with pid_to_real.
  *   - Where glibc also reads or updates its own bookkeeping (the scheduling
@@ -48,8 +48,12 @@
  *     that innocent thread (glibc's SIGCANCEL handler cancels whoever gets
  *     it): then, and only then, the target's descriptor holds its real tid
  *     during the call.  That is the race above, accepted as the lesser harm.
- *   - pthread_getcpuclockid gives the clock id of the real tid (valid until
- *     the next restart).
+ *   - CPU clock ids (pthread_getcpuclockid, clock_getcpuclockid) encode a
+ *     tid or pid.  They stay virtual, as glibc encodes the descriptor's tid,
+ *     so that an id taken before a checkpoint still works after it; every
+ *     function that takes a clock id (clock_gettime, clock_getres,
+ *     clock_nanosleep, clock_settime, timer_create, syscall(2)) translates
+ *     it.  A normal clock id (>= 0) costs one comparison.
  *
  * A thread created after the restart has its real tid in its descriptor,
  * and every wrapper hands it straight to glibc.  A descriptor is the
@@ -79,9 +83,21 @@
 #define TIDS_SIGSETXID 33 /* glibc's set*id broadcast signal */
 #define TIDS_PZERO 20     /* getpriority(2) returns 20 - nice */
 #define TIDS_IOPRIO_WHO_PROCESS 1
+
+/* Linux CPU clock ids are ~id << 3 | kind: kind bit 4 set is a thread's
+ * clock, kind 3 is the clock of a file descriptor (no id in it). */
+#define TIDS_CLOCK_KIND_MASK 7
+#define TIDS_CLOCK_KIND_FD 3
+#define TIDS_CLOCK_KIND_PROCESS_SCHED 2
 #define TIDS_AFFINITY_MAX (1024 * 1024) /* bytes: glibc's bound too */
 
+typedef int (*tids_clock_fn)(clockid_t, struct timespec *);
+
 static struct {
+    tids_clock_fn clock_gettime, clock_getres;
+    int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+    int (*clock_settime)(clockid_t, const struct timespec *);
+    int (*clock_getcpuclockid)(pid_t, clockid_t *);
     int (*pthread_getattr_np)(pthread_t, pthread_attr_t *);
     int (*pthread_cancel)(pthread_t);
     int (*pthread_setschedparam)(pthread_t, int, const struct sched_param *);
@@ -90,10 +106,10 @@ static struct {
     int (*pthread_setaffinity_np)(pthread_t, size_t, const cpu_set_t *);
     int (*pthread_getaffinity_np)(pthread_t, size_t, cpu_set_t *);
     int (*pthread_sigqueue)(pthread_t, int, const union sigval);
-    int (*pthread_getcpuclockid)(pthread_t, clockid_t *);
 } tids_real;
 
-/* glibc's function, looked up at first use. */
+/* glibc's function, looked up at first use (the clock functions are looked
+ * up in advance by pthread_tids_init). */
 static inline void *tids_real_fn(void **slot, const char *name)
 {
     void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
@@ -104,6 +120,17 @@ static inline void *tids_real_fn(void **slot, const char *name)
     return f;
 }
 #define TIDS_REAL(fn) ((__typeof__(tids_real.fn))tids_real_fn((void **)&tids_real.fn, #fn))
+
+/* From the pid plugin's INIT.  clock_gettime is async-signal-safe, so a
+ * signal handler may call it first: its wrapper must not have to look
+ * anything up then (dlsym takes locks). */
+void pthread_tids_init(void)
+{
+    (void)TIDS_REAL(clock_gettime);
+    (void)TIDS_REAL(clock_getres);
+    (void)TIDS_REAL(clock_nanosleep);
+    (void)TIDS_REAL(clock_settime);
+}
 
 /* A raw system call's -errno as libc gives it: -1, with errno set. */
 static long tids_ret(long rc)
@@ -162,6 +189,78 @@ static void tids_swap_back(struct tids_swap *s)
     pid_t expect = s->real;
     __atomic_compare_exchange_n(s->tid, &expect, s->vtid, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
     sys_call4(SYS_rt_sigprocmask, SIG_SETMASK, &s->mask, NULL, sizeof s->mask);
+}
+
+/* ---- clock ids -------------------------------------------------------- */
+
+/* The clock id the kernel knows for a CPU clock id that names a virtual
+ * pid or tid; any other id as it is. */
+clockid_t pthread_tids_clock_to_real(clockid_t c)
+{
+    if (c >= 0 || (c & TIDS_CLOCK_KIND_MASK) == TIDS_CLOCK_KIND_FD)
+        return c;
+    pid_t v = (pid_t)~(c >> 3);
+    pid_t real = pid_to_real(v);
+    if (real == v)
+        return c;
+    return (clockid_t)((~(uint32_t)real << 3) | (uint32_t)(c & TIDS_CLOCK_KIND_MASK));
+}
+
+ENGINE_API int clock_gettime(clockid_t c, struct timespec *ts)
+{
+    if (__builtin_expect(c < 0, 0))
+        c = pthread_tids_clock_to_real(c);
+    return TIDS_REAL(clock_gettime)(c, ts);
+}
+
+ENGINE_API int clock_getres(clockid_t c, struct timespec *ts)
+{
+    if (c < 0)
+        c = pthread_tids_clock_to_real(c);
+    return TIDS_REAL(clock_getres)(c, ts);
+}
+
+ENGINE_API int clock_nanosleep(clockid_t c, int flags, const struct timespec *req, struct timespec *rem)
+{
+    if (c < 0)
+        c = pthread_tids_clock_to_real(c);
+    return TIDS_REAL(clock_nanosleep)(c, flags, req, rem);
+}
+
+ENGINE_API int clock_settime(clockid_t c, const struct timespec *ts)
+{
+    if (c < 0)
+        c = pthread_tids_clock_to_real(c);
+    return TIDS_REAL(clock_settime)(c, ts);
+}
+
+/* A process's CPU clock is checked with the real pid (as glibc checks it,
+ * with clock_getres) and given with the virtual one. */
+ENGINE_API int clock_getcpuclockid(pid_t pid, clockid_t *out)
+{
+    pid_t real = pid_to_real(pid);
+    if (real == pid)
+        return TIDS_REAL(clock_getcpuclockid)(pid, out);
+    clockid_t c = (clockid_t)((~(uint32_t)real << 3) | TIDS_CLOCK_KIND_PROCESS_SCHED);
+    long rc = sys_call2(SYS_clock_getres, c, NULL);
+    if (rc < 0)
+        return rc == -EINVAL ? ESRCH : (int)-rc;
+    *out = (clockid_t)((~(uint32_t)pid << 3) | TIDS_CLOCK_KIND_PROCESS_SCHED);
+    return 0;
+}
+
+/* timer_create's other id: the thread a SIGEV_THREAD_ID timer signals,
+ * copied into *copy when it changes. */
+const struct sigevent *pthread_tids_sigevent_to_real(const struct sigevent *ev, struct sigevent *copy)
+{
+    if (!ev || ev->sigev_notify != SIGEV_THREAD_ID)
+        return ev;
+    pid_t real = pid_to_real(ev->_sigev_un._tid);
+    if (real == ev->_sigev_un._tid)
+        return ev;
+    *copy = *ev;
+    copy->_sigev_un._tid = real;
+    return copy;
 }
 
 /* ---- the sched_* family and other calls that take an id ---------------- */
@@ -264,6 +363,18 @@ long pthread_tids_syscall(long n, long a, long b, long c, long d, long e, long f
         if (a == TIDS_IOPRIO_WHO_PROCESS)
             b = pid_to_real((pid_t)b);
         break;
+    case SYS_clock_gettime:
+    case SYS_clock_getres:
+    case SYS_clock_nanosleep:
+    case SYS_clock_settime:
+    case SYS_timer_create:
+        a = pthread_tids_clock_to_real((clockid_t)a);
+        if (n == SYS_timer_create && b) {
+            struct sigevent copy;
+            b = (long)pthread_tids_sigevent_to_real((const struct sigevent *)b, &copy);
+            return sys_call3(n, a, b, c); /* copy lives only in this block */
+        }
+        break;
     }
     return sys_call6(n, a, b, c, d, e, f);
 }
@@ -288,16 +399,6 @@ ENGINE_API int pthread_getaffinity_np(pthread_t th, size_t size, cpu_set_t *set)
     if (n < 0)
         return (int)-n;
     memset((char *)set + n, 0, size - (size_t)n);
-    return 0;
-}
-
-/* A thread's CPU-time clock: ~tid << 3, per thread (4), SCHED (2). */
-ENGINE_API int pthread_getcpuclockid(pthread_t th, clockid_t *clock)
-{
-    struct thread_rec *r = tids_virtual_target(th);
-    if (!r)
-        return TIDS_REAL(pthread_getcpuclockid)(th, clock);
-    *clock = (clockid_t)(((unsigned)~r->real_tid << 3) | 4 | 2);
     return 0;
 }
 

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "engine/engine.h"
+#include "engine/plugins/pid.h"
 #include "engine/sys.h"
 
 #define TIMER_SIG 32 /* glibc's SIGTIMER (= __SIGRTMIN), reserved to the C library */
@@ -263,6 +264,11 @@ ENGINE_API int timer_create(clockid_t clock, struct sigevent *ev, timer_t *out)
     static timer_create_fn real;
     if (!real)
         real = (timer_create_fn)dlsym(RTLD_NEXT, "timer_create");
+    /* A CPU clock and a SIGEV_THREAD_ID thread are named by the program's
+     * ids: the kernel needs its own. */
+    struct sigevent by_real_tid;
+    clock = pthread_tids_clock_to_real(clock);
+    ev = (struct sigevent *)pthread_tids_sigevent_to_real(ev, &by_real_tid);
     if (!ev || ev->sigev_notify != SIGEV_THREAD || threads_state.disabled || !timer_glibc_takes_kernel_ids())
         return real ? real(clock, ev, out) : (errno = ENOSYS, -1);
     if (!ev->sigev_notify_function) {
