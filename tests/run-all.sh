@@ -8,7 +8,7 @@
 #   build/tests/unit/*       unit tests (executables; STASIS_UNIT_DIR: another build's)
 #   tests/cli/*.sh           command-line tests
 #   tests/scenarios/run.sh   scenario programs in every mode
-#   tests/scenarios/foreign-programs.sh   python3 and bash checkpointed mid-run
+#   tests/scenarios/foreign-programs.sh   python3, bash, make and java checkpointed mid-run
 #   tests/images/*.sh        image validation tests
 #   tests/incremental/*.sh   incremental checkpoints: chains, compaction, refusals
 #   tests/security/*.sh      files other users can plant or offer (some need root)
