@@ -13,7 +13,10 @@
  * are (threads.c).  The real functions are found with
  * dlsym(RTLD_NEXT), so an allocator the program brings (jemalloc…) is still
  * the one used.  dlsym may itself allocate: a small static arena serves
- * those first calls.
+ * those first calls.  It may also free the message of a dlopen that failed
+ * before: the malloc family is resolved once, as the library loads, so that
+ * looking one up later never swallows the program's pending dlerror() (and
+ * a free made while resolving is let go: a few bytes, once).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -72,24 +75,51 @@ static void *critical_next(const char *name)
         real = (type(*) args)critical_next(#name);
 
 /* ---- malloc family --------------------------------------------------- */
+static struct {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+} critical_alloc;
+
+static void critical_alloc_resolve(void)
+{
+    if (!critical_alloc.malloc)
+        critical_alloc.malloc = (void *(*)(size_t))critical_next("malloc");
+    if (!critical_alloc.free)
+        critical_alloc.free = (void (*)(void *))critical_next("free");
+    if (!critical_alloc.calloc)
+        critical_alloc.calloc = (void *(*)(size_t, size_t))critical_next("calloc");
+    if (!critical_alloc.realloc)
+        critical_alloc.realloc = (void *(*)(void *, size_t))critical_next("realloc");
+}
+
+/* before any constructor of the program's own libraries runs */
+__attribute__((constructor(101))) static void critical_init(void)
+{
+    critical_alloc_resolve();
+}
+
 ENGINE_API void *malloc(size_t n)
 {
     if (critical_resolving)
         return critical_boot_alloc(n);
-    CRITICAL_REAL(void *, malloc, (size_t))
+    if (!critical_alloc.malloc)
+        critical_alloc_resolve();
     threads_critical_enter("malloc");
-    void *p = real(n);
+    void *p = critical_alloc.malloc(n);
     threads_critical_leave();
     return p;
 }
 
 ENGINE_API void free(void *p)
 {
-    if (!p || critical_is_boot(p))
+    if (!p || critical_is_boot(p) || critical_resolving)
         return;
-    CRITICAL_REAL(void, free, (void *))
+    if (!critical_alloc.free)
+        critical_alloc_resolve();
     threads_critical_enter("free");
-    real(p);
+    critical_alloc.free(p);
     threads_critical_leave();
 }
 
@@ -97,9 +127,10 @@ ENGINE_API void *calloc(size_t n, size_t size)
 {
     if (critical_resolving)
         return size && n > sizeof critical_boot.arena / size ? NULL : critical_boot_alloc(n * size);
-    CRITICAL_REAL(void *, calloc, (size_t, size_t))
+    if (!critical_alloc.calloc)
+        critical_alloc_resolve();
     threads_critical_enter("calloc");
-    void *p = real(n, size);
+    void *p = critical_alloc.calloc(n, size);
     threads_critical_leave();
     return p;
 }
@@ -113,9 +144,10 @@ ENGINE_API void *realloc(void *old, size_t n)
             memcpy(p, old, n < room ? n : room);
         return p;
     }
-    CRITICAL_REAL(void *, realloc, (void *, size_t))
+    if (!critical_alloc.realloc)
+        critical_alloc_resolve();
     threads_critical_enter("realloc");
-    void *p = real(old, n);
+    void *p = critical_alloc.realloc(old, n);
     threads_critical_leave();
     return p;
 }

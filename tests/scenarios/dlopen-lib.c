@@ -2,7 +2,12 @@
  * dlopen-lib.c — a library loaded with dlopen() stays loaded and callable:
  * zlibVersion() and crc32() from libz.so.1, looked up with dlsym before and
  * after the check, give the same results, and the dynamic linker still
- * loads a new library (liblzma.so.5) after the check.
+ * loads a new library (liblzma.so.5) after the check.  A failed dlopen's
+ * message survives calls to malloc and free made before dlerror() reads
+ * it, before and after the check (procps's ps frees memory between its
+ * dlopen of libnuma and dlerror; an engine whose free looks itself up
+ * with dlsym at that moment clears the message, and recursed for ever —
+ * pty-shell runs ps, where that first happened).
  */
 #include "scenario.h"
 
@@ -11,8 +16,24 @@
 typedef const char *(*version_fn)(void);
 typedef unsigned long (*crc32_fn)(unsigned long, const unsigned char *, unsigned int);
 
+/* dlopen a library that does not exist, allocate and free, then read
+ * dlerror(): it must still name the library */
+static void dlerror_kept(const char *when)
+{
+    if (dlopen("libstasis-no-such-library.so.9", RTLD_NOW))
+        fail("%s: dlopen of a library that does not exist succeeded", when);
+    for (int i = 0; i < 8; i++) {
+        void *volatile p = malloc(40 + (size_t)i * 1000);
+        free(p);
+    }
+    const char *e = dlerror();
+    if (!e || !strstr(e, "libstasis-no-such-library.so.9"))
+        fail("%s: dlerror() after malloc and free: %s", when, e ? e : "(null)");
+}
+
 int main(void)
 {
+    dlerror_kept("before the check");
     void *z = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!z)
         fail("dlopen libz.so.1: %s", dlerror());
@@ -30,6 +51,7 @@ int main(void)
     scen_ready();
     scen_wait_check();
 
+    dlerror_kept("after the check");
     if (strcmp(ver(), before) != 0)
         fail("zlibVersion() through the old pointer: '%s', before '%s'", ver(), before);
     if (crc(0, text, sizeof(text) - 1) != crc_before)
