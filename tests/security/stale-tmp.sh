@@ -17,7 +17,9 @@
 #   stale-tmp-writer-killed: with --forked-ckpt and named temporaries, the
 #       writer alone is killed; once the failed checkpoint is reported,
 #       nothing is left and the program runs on.
-# Runs as any user.
+# Runs as any user.  STALE_MODES="forked ..." runs only those modes; a
+# "last good image changed" failure shows which try, the descriptor seen
+# and the directory before and after (rare in CI, not reproduced by hand).
 . "$(dirname "$0")/lib/common.sh"
 need_bins
 build_tools
@@ -38,6 +40,7 @@ writing() {
             # not the new image once renamed into place (then it has ended)
             if [[ $l == "$1"/* ]] && [ "$l" != "$2" ] && [[ $l == *.tmp || $l == *"(deleted)" ]]; then
                 WRITER=$p
+                SEEN="$p:$l"
                 return 0
             fi
         done
@@ -87,6 +90,7 @@ kill_mid_write() {
         all=$(writers "$LAUNCH_PID")
         # (a SIGSTOP takes effect only when a system call in progress, such
         # as the writer's rename, has returned: judge once all are stopped)
+        LSB=$(ls -li --full-time "$D" | tr '\n' ';')
         if [ -n "$WRITER" ] && kill -STOP $all 2>/dev/null && wait_for all_stopped $all &&
             writing "$D" "$GOOD" "$LAUNCH_PID"; then
             { # (bash reports the job killed)
@@ -95,6 +99,7 @@ kill_mid_write() {
                 finish "$LAUNCH_PID"
             } 2>/dev/null
             wait_for no_peers
+            DIAG="try=$try seen=[$SEEN] lsbefore=[$LSB] lsnow=[$(ls -li --full-time "$D" | tr '\n' ';')] log=[$(tail -n 6 "$TMP/coord.log" | tr '\n' ';')]"
             return 0
         fi
         kill -CONT $all 2>/dev/null
@@ -129,7 +134,7 @@ one_mode() {
     if [[ $mode == *fallback ]] && ! [[ $left =~ ^\.ckpt_prog-counter_.*\.tmp\ $ ]]; then
         fail "$name" "with STASIS_TMPFILE=0 the image was not being written under one named temporary: '$left'"; return
     fi
-    if [ "$(sha "$GOOD")" != "$SHA" ]; then fail "$name" "the last good image changed"; return; fi
+    if [ "$(sha "$GOOD")" != "$SHA" ]; then fail "$name" "the last good image changed: $DIAG"; return; fi
     bg "$BIN/dmtcp_restart" -p "$PORT" -j "$GOOD" >"$TMP/$name.rout" 2>"$TMP/$name.rerr"
     LAUNCH_PID=$BG_PID
     if ! restarted_ok "$TMP/$name.rout" "$id"; then
@@ -144,7 +149,7 @@ one_mode() {
     pass "$name"
 }
 
-for mode in default fallback forked forked-fallback; do
+for mode in ${STALE_MODES:-default fallback forked forked-fallback}; do
     one_mode "$mode"
 done
 
