@@ -19,7 +19,7 @@
 #       nothing is left and the program runs on.
 # Runs as any user.  STALE_MODES="forked ..." runs only those modes; a
 # "last good image changed" failure shows which try, the descriptor seen
-# and the directory before and after (rare: once in 30 runs by hand).
+# and the directory before and after.
 . "$(dirname "$0")/lib/common.sh"
 need_bins
 build_tools
@@ -29,6 +29,9 @@ MIB=256
 # writers PID: PID and its children (a forked writer)
 writers() { echo "$1"; cat /proc/"$1"/task/*/children 2>/dev/null; }
 
+# linked_in DIR INODE: the name in DIR of the file with that inode number
+linked_in() { find "$1" -maxdepth 1 -inum "$2" 2>/dev/null; }
+
 # writing DIR GOOD PID: a process of PID has a file in DIR open that is not
 # the image GOOD: the new image is being written; sets WRITER
 writing() {
@@ -36,9 +39,12 @@ writing() {
     for p in $(writers "$3"); do
         for l in /proc/"$p"/fd/*; do
             l=$(readlink "$l" 2>/dev/null) || continue
-            # a temporary: a named one, or an O_TMPFILE ("DIR/#INODE (deleted)");
-            # not the new image once renamed into place (then it has ended)
-            if [[ $l == "$1"/* ]] && [ "$l" != "$2" ] && [[ $l == *.tmp || $l == *"(deleted)" ]]; then
+            # a temporary: a named one, or an O_TMPFILE ("DIR/#INODE (deleted)")
+            # not yet linked into DIR (the descriptor keeps that name after
+            # the linkat, until the writer closes it); not the new image once
+            # renamed into place (then it has ended)
+            if [[ $l == "$1"/* ]] && [ "$l" != "$2" ] &&
+                [[ $l == *.tmp || ($l =~ /\#([0-9]+)\ \(deleted\)$ && ! $(linked_in "$1" "${BASH_REMATCH[1]}")) ]]; then
                 WRITER=$p
                 SEEN="$p:$l"
                 return 0
@@ -57,7 +63,10 @@ all_stopped() {
         done
     done
 }
-ckpts_logged() { grep -cE 'checkpoint [0-9]+(:| failed)' "$TMP/coord.log"; }
+# (ended: "checkpoint N: P processes, B bytes ..." or "checkpoint N failed: ...";
+# not "checkpoint N: starting", which once let a try take the last good
+# image while the writer of the checkpoint before was still renaming)
+ckpts_logged() { grep -cE 'checkpoint [0-9]+(: [0-9]+ processes, | failed: )' "$TMP/coord.log"; }
 # writing_or_done: the write was seen, or the checkpoint ended before it was
 ckpt_started() { cmd -c >/dev/null 2>&1; }
 ckpt_ended() { [ "$(ckpts_logged)" -gt "$LOGGED" ]; }
