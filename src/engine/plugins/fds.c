@@ -44,6 +44,7 @@
 #include "engine/engine.h"
 #include "engine/plugins/fds.h"
 #include "engine/plugins/pipe.h"
+#include "engine/plugins/pty.h"
 #include "engine/sys.h"
 
 struct fd_rec {
@@ -51,6 +52,7 @@ struct fd_rec {
     int flags;   /* F_GETFL */
     int cloexec;
     int kind;    /* FD_KIND_* */
+    int pty;     /* FD_KIND_PTY: pty.c's id of the end */
     int dup_of;  /* index of an earlier record sharing the open file description, or -1 */
     int chain;   /* next original record in the same hash bucket, or -1 */
     mode_t mode;
@@ -63,7 +65,7 @@ struct fd_rec {
     ino_t ino;
 };
 
-enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_PIPE, FD_KIND_OTHER };
+enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_PIPE, FD_KIND_PTY, FD_KIND_OTHER };
 
 /* Growable arrays in anonymous memory that the image saves (memory.c's
  * buffers are left out of images; these must come back at restart), not
@@ -135,8 +137,8 @@ static void fds_note_one(int fd, void *arg)
 {
     (void)arg;
     uint64_t ino;
-    if (fd == fds_state.listing || engine_fds_is_own(fd) || (fd <= 2 && !pipe_is_pipe_fd(fd, &ino)))
-        return; /* 0-2 are dmtcp_restart's, unless a pipe inside the computation (pipe.c) */
+    if (fd == fds_state.listing || engine_fds_is_own(fd) || (fd <= 2 && !pipe_is_pipe_fd(fd, &ino) && !pty_id_of(fd)))
+        return; /* 0-2 are dmtcp_restart's, unless a pipe or pty inside the computation (pipe.c, pty.c) */
     char link[64], path[PATH_MAX];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t len = readlink(link, path, sizeof path - 1);
@@ -248,6 +250,8 @@ static void fds_classify(struct fd_rec *r)
         r->kind = FD_KIND_PIPE;
     } else if (S_ISDIR(r->mode)) {
         r->kind = FD_KIND_DIR;
+    } else if (S_ISCHR(r->mode) && (r->pty = pty_id_of(r->fd)) > 0) {
+        r->kind = FD_KIND_PTY;
     } else if (S_ISCHR(r->mode) && !strncmp(path, "/dev/", 5) && strncmp(path, "/dev/pts", 8) &&
                strcmp(path, "/dev/tty") && strcmp(path, "/dev/ptmx")) {
         r->kind = FD_KIND_DEV;
@@ -371,6 +375,8 @@ static int fds_reopen(const struct fd_rec *r, int *warned_other)
         break;
     case FD_KIND_PIPE:
         return pipe_reopen(r->fd, (uint64_t)r->ino, r->flags & O_ACCMODE, r->flags);
+    case FD_KIND_PTY:
+        return pty_reopen(r->fd, r->pty, r->flags);
     default:
         if (!(*warned_other)++)
             engine_warn("fd %d (%s) and the others named at checkpoint time cannot be restored yet; /dev/null "
@@ -443,11 +449,31 @@ int fds_restart_uses(int fd)
     return 0;
 }
 
+/* A descriptor made during the restart moves to a number no saved
+ * descriptor of the program uses (fds.c is about to fill those). */
+int fds_park(int fd)
+{
+    if (fd < 0)
+        return fd;
+    for (int from = 3;;) {
+        long n = sys_call3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, from);
+        if (n < 0)
+            return fd; /* stays where it is; fds.c would then replace it */
+        if (!fds_restart_uses((int)n)) {
+            sys_call1(SYS_close, fd);
+            return (int)n;
+        }
+        sys_call1(SYS_close, n);
+        from = (int)n + 1;
+    }
+}
+
 static void fds_restore(void)
 {
     int warned_other = 0;
     rlim_t limit = fds_widen_limit();
     pipe_restart_begin();
+    pty_restart_begin();
     for (int i = 0; i < fds_state.n; i++) {
         const struct fd_rec *r = fds_rec(i);
         if ((rlim_t)r->fd >= limit)
@@ -468,6 +494,7 @@ static void fds_restore(void)
         if (r->offset > 0)
             lseek(r->fd, r->offset, SEEK_SET);
     }
+    pty_restart_end();
     pipe_restart_end();
     fds_restore_limit();
     engine_fds_restart_done();

@@ -11,5 +11,8 @@ long fds_syscall(long n, long a, long b, long c);
 /* during RESTART: fd is a number the program's descriptors take (pipe.c
  * keeps its spare ends off them) */
 int fds_restart_uses(int fd);
+/* during RESTART: a descriptor made for the restart (close-on-exec) moved
+ * to a number no saved descriptor takes; returns the new number */
+int fds_park(int fd);
 
 #endif

@@ -231,25 +231,6 @@ static int pipe_own_fd(int fd)
     return fd < 0 ? -1 : (int)sys_call3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
 }
 
-/* A descriptor made during the restart moves to a number no saved
- * descriptor of the program uses (fds.c is about to fill those). */
-static int pipe_park(int fd)
-{
-    if (fd < 0)
-        return fd;
-    for (int from = 3;;) {
-        long n = sys_call3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, from);
-        if (n < 0)
-            return fd; /* stays where it is; fds.c would then replace it */
-        if (!fds_restart_uses((int)n)) {
-            sys_call1(SYS_close, fd);
-            return (int)n;
-        }
-        sys_call1(SYS_close, n);
-        from = (int)n + 1;
-    }
-}
-
 /* The owner's new pipe, with the saved bytes in it. */
 static void pipe_recreate(struct pipe_rec *p)
 {
@@ -260,8 +241,8 @@ static void pipe_recreate(struct pipe_rec *p)
     }
     if (p->capacity > 65536)
         fcntl(fds[1], F_SETPIPE_SZ, (int)p->capacity);
-    fds[0] = pipe_park(fds[0]);
-    fds[1] = pipe_park(fds[1]);
+    fds[0] = fds_park(fds[0]);
+    fds[1] = fds_park(fds[1]);
     p->new_r = fds[0];
     p->new_w = fds[1];
     if (p->nbytes && pipe_fill(fds[0], p->bytes, p->nbytes) < 0)
@@ -281,7 +262,7 @@ static void pipe_broken(struct pipe_rec *p)
     if (pipe2(fds, O_CLOEXEC) < 0)
         return;
     sys_call1(SYS_close, fds[0]);
-    p->new_w = pipe_park(fds[1]);
+    p->new_w = fds_park(fds[1]);
 }
 
 /* Another process's new pipe, through /proc. */
@@ -298,11 +279,11 @@ static void pipe_open_shared(struct pipe_rec *p)
     char path[64];
     if (p->rfd >= 0) {
         snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, r);
-        p->new_r = pipe_park(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        p->new_r = fds_park(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     }
     if (p->wfd >= 0) {
         snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, w);
-        p->new_w = pipe_park(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+        p->new_w = fds_park(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     }
     if ((p->rfd >= 0 && p->new_r < 0) || (p->wfd >= 0 && p->new_w < 0))
         engine_warn("pipe:[%llu]: cannot open it in process %d: %s", (unsigned long long)p->ino, pid,
