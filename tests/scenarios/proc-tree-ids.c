@@ -9,7 +9,10 @@
  * getpid/getppid/getpgrp/getsid still give those ids and that kill(0, …)
  * of a process it knows works, then exits with a known status; each parent
  * collects its children with waitpid(<the child's pid>) and checks the
- * status — so the restart must rebuild parents, groups and sessions, and
+ * status.  After the check A also forks a new child (after a restart it
+ * has a pid of its own), which must see A as its parent and group,
+ * setpgid into that group and signal A, main and the group by the ids
+ * they had — so the restart must rebuild parents, groups and sessions, and
  * translate every id in both directions.
  */
 #include "scenario.h"
@@ -95,6 +98,24 @@ int main(void)
             _exit(23); /* the grandchild is not this process's child any more */
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 33)
             _exit(WIFEXITED(st) ? 100 + WEXITSTATUS(st) % 100 : 24);
+        /* a child made now (after a restart: a new pid) names the restored
+         * processes by the ids they had: its group, its parent, main */
+        pid_t n = fork();
+        if (n < 0)
+            _exit(27);
+        if (n == 0) {
+            if (getppid() != was.pid || getpgrp() != was.pid)
+                _exit(15);
+            if (setpgid(0, was.pid) < 0) /* (joining the group it is in) */
+                _exit(16);
+            if (kill(getppid(), 0) < 0 || kill(main_pid, 0) < 0 || kill(-was.pid, 0) < 0)
+                _exit(17);
+            _exit(34);
+        }
+        if (wait_status(n, &st) < 0)
+            _exit(28);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 34)
+            _exit(WIFEXITED(st) ? 100 + WEXITSTATUS(st) % 100 : 29);
         _exit(31);
     }
     pid_t b = fork();
@@ -130,7 +151,9 @@ int main(void)
     int st;
     SCEN_CHECK(wait_status(a, &st) == 0, "waitpid(child A = %d): %s", (int)a, strerror(errno));
     SCEN_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 31, "child A ended with status %#x (exit 31 expected; "
-               "10-14: its pid/ppid/group/session/kill check failed, 23: its child was gone)", st);
+               "10-14: its pid/ppid/group/session/kill check failed, 23: its child was gone, 115-117: a child "
+               "it forked after the check saw its parent or group wrong / could not setpgid to its group / "
+               "could not signal its parent, main or its group)", st);
     SCEN_CHECK(wait_status(b, &st) == 0, "waitpid(child B = %d): %s", (int)b, strerror(errno));
     SCEN_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 32, "child B ended with status %#x (exit 32 expected; "
                "10-14: its pid/ppid/group/session/kill check failed)", st);

@@ -75,12 +75,18 @@ static void pid_after_restart(void)
 /* Virtual id of this process or one of its threads → the kernel's id. */
 pid_t pid_to_real(pid_t v)
 {
-    if (!pid_state.translating || v <= 0)
+    if (v <= 0)
         return v;
-    if (v == pid_state.vpid)
-        return pid_state.real_pid;
-    struct thread_rec *r = threads_find_by_vtid(v);
-    return r ? r->real_tid : pid_tree_to_real(v);
+    if (pid_state.translating) {
+        if (v == pid_state.vpid)
+            return pid_state.real_pid;
+        struct thread_rec *r = threads_find_by_vtid(v);
+        if (r)
+            return r->real_tid;
+    }
+    /* (a child forked after a restart keeps its own pid but still names
+     * the restored processes — its parent's group, say — by their old pids) */
+    return pid_tree_to_real(v);
 }
 
 ENGINE_API pid_t getpid(void)
