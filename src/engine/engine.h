@@ -274,6 +274,14 @@ int api_thread_disable_depth(void);
 void spawn_init(void);
 void spawn_joined(void *unused);
 
+/* ---- engine state carried across exec (carry.c) ---------------------- */
+int carry_begin(void);                                      /* spawn.c, before PRE_EXEC */
+int carry_put(const char *tag, const void *data, uint32_t len); /* a plugin, at PRE_EXEC */
+void carry_end(void);                                       /* spawn.c, the exec failed */
+void carry_adopt(int fd);                                   /* the new program, as it starts */
+long carry_get(const char *tag, void *buf, uint32_t cap);   /* a plugin, at INIT: its bytes, or -1 */
+void carry_forget(void);                                    /* after INIT */
+
 /* ---- back with the coordinator after a restart (rejoin.c) ------------ */
 /* Take over the restart's connection fd and say the process is back: 0
  * when welcomed, -1 when the coordinator is lost; exits if the restart failed. */

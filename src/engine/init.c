@@ -50,4 +50,5 @@ __attribute__((constructor)) static void engine_init(void)
         engine_warn("cannot start the checkpoint manager thread; running without checkpoints");
     dmtcp_event_data_t data = {0};
     plugin_dispatch(DMTCP_EVENT_INIT, &data);
+    carry_forget(); /* what the program before an exec carried: read at INIT */
 }

@@ -314,12 +314,22 @@ static int spawn_exec(spawn_exec_fn real, const char *file, int search, char *co
         api_gate_enter();
         detached = manager_detach_for_exec();
     }
+    /* DMTCP's view: what is being exec'd, to read (a change is not applied);
+     * the built-in plugins put what the new program needs (carry.c) */
+    int carried = detached == 0 && follow ? carry_begin() : -1;
+    data.dmtcp.preExec.serializationFd = -1;
+    data.dmtcp.preExec.filename = (char *)file;
+    data.dmtcp.preExec.argv = (const char **)argv;
+    data.dmtcp.preExec.envp = (const char **)envp;
+    plugin_dispatch(DMTCP_EVENT_PRE_EXEC, &data);
     char state[160];
     const char *pass = NULL;
     int fd = manager_state.coord_fd;
     if (detached == 0 && follow) {
-        snprintf(state, sizeof state, "%d:%d:%llx:%llu", fd, services_virtual_pid(),
-                 (unsigned long long)manager_state.comp_id, (unsigned long long)manager_state.generation);
+        if (carried >= 0 && sys_call3(SYS_fcntl, carried, F_SETFD, 0) < 0)
+            carried = -1;
+        snprintf(state, sizeof state, "%d:%d:%llx:%llu:%d", fd, services_virtual_pid(),
+                 (unsigned long long)manager_state.comp_id, (unsigned long long)manager_state.generation, carried);
         if (sys_call3(SYS_fcntl, fd, F_SETFD, 0) == 0)
             pass = state;
     } else if (detached == 0) {
@@ -336,14 +346,9 @@ static int spawn_exec(spawn_exec_fn real, const char *file, int search, char *co
     char *env[cap];
     char buf[SPAWN_VAR_MAX + 8192];
     spawn_build_env(env, cap, envp, buf, sizeof buf, pass, NULL);
-    /* DMTCP's view: what is being exec'd, to read (a change is not applied) */
-    data.dmtcp.preExec.serializationFd = -1;
-    data.dmtcp.preExec.filename = (char *)file;
-    data.dmtcp.preExec.argv = (const char **)argv;
-    data.dmtcp.preExec.envp = (const char **)envp;
-    plugin_dispatch(DMTCP_EVENT_PRE_EXEC, &data);
     real(file, argv, follow ? env : envp);
     int err = errno;
+    carry_end();
     if (pass)
         sys_call3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
     if (detached == 0)
@@ -642,13 +647,17 @@ ENGINE_API int system(const char *cmd)
 
 /* ---- the new program's side -------------------------------------------- */
 
-/* STASIS_EXEC_STATE="fd:vpid:comp_id:generation": the connection the
- * previous program of this process handed over. */
+/* STASIS_EXEC_STATE="fd:vpid:comp_id:generation:carried": the connection
+ * the previous program of this process handed over, and the descriptor of
+ * the engine state it carried (carry.c), or -1. */
 static void spawn_adopt(const char *v)
 {
-    int fd = -1, vpid = 0;
+    int fd = -1, vpid = 0, carried = -1;
     unsigned long long comp = 0, gen = 0;
-    if (sscanf(v, "%d:%d:%llx:%llu", &fd, &vpid, &comp, &gen) != 4 || fd < 0)
+    int n = sscanf(v, "%d:%d:%llx:%llu:%d", &fd, &vpid, &comp, &gen, &carried);
+    if (n == 5 && carried >= 0)
+        carry_adopt(carried);
+    if (n < 4 || fd < 0)
         return;
     struct stat st;
     int type = 0;

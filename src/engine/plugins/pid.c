@@ -240,6 +240,7 @@ static void pid_init(void)
         pid_state.vpid = pid_state.real_pid = sys_getpid();
     pid_state.real_pthread_kill = (int (*)(pthread_t, int))dlsym(RTLD_NEXT, "pthread_kill");
     pthread_tids_init();
+    pid_tree_carried(); /* a new program after exec: the other processes' ids */
 }
 
 /* In each thread leaving the checkpoint handler (services.c). */
@@ -266,6 +267,8 @@ static void pid_event(dmtcp_event_t ev, dmtcp_event_data_t *data)
         pid_after_restart();
     else if (ev == DMTCP_EVENT_ATFORK_CHILD)
         pid_reset_for_child(); /* the child's real pid is its identity */
+    else if (ev == DMTCP_EVENT_PRE_EXEC)
+        pid_tree_carry();
 }
 
 static const dmtcp_plugin_descriptor_t pid_descriptor = {

@@ -27,6 +27,8 @@ void pid_tree_add(pid_t vpid, pid_t real);
 pid_t pid_tree_to_virtual(pid_t r);
 void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
 void pid_tree_renew_syscall(void *ucontext);
+void pid_tree_carry(void);
+void pid_tree_carried(void);
 
 /* pthread_tids.c: glibc's cached tids and the calls that take an id */
 void pthread_tids_init(void); /* from pid.c's INIT */

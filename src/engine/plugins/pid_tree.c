@@ -11,8 +11,9 @@
  * program passes in go to the kernel as real pids, ids the kernel returns
  * come back virtual.  A pid found in no table is its own virtual pid (a
  * process created after the restart, or one outside the computation).
- * Known limit: a process created after a restart whose real pid equals
- * the virtual pid of a restored process is confused with it.
+ * The table goes on to children (fork copies it) and to new programs
+ * (exec: carry.c).  Known limit: a process created after a restart whose
+ * real pid equals the virtual pid of a restored process is confused with it.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -60,6 +61,21 @@ void pid_tree_add(pid_t vpid, pid_t real)
 {
     if (pid_tree.n < PID_TREE_MAX)
         pid_tree.map[pid_tree.n++] = (struct restart_pid){vpid, real};
+}
+
+/* Exec (PRE_EXEC): the table goes on to the new program (carry.c). */
+void pid_tree_carry(void)
+{
+    if (pid_tree.n > 0)
+        carry_put("pid-tree", pid_tree.map, (uint32_t)((size_t)pid_tree.n * sizeof pid_tree.map[0]));
+}
+
+/* The new program (INIT): the table the program before the exec had. */
+void pid_tree_carried(void)
+{
+    long got = carry_get("pid-tree", pid_tree.map, (uint32_t)sizeof pid_tree.map);
+    if (got > 0)
+        pid_tree.n = (int)((size_t)got / sizeof pid_tree.map[0]);
 }
 
 /* Virtual pid of another process → the kernel's (itself when unknown). */
