@@ -22,6 +22,11 @@
  * says the new one.  A master held by several processes is shared again
  * through pidfd_getfd() where the kernel allows it.
  *
+ * A terminal outside the computation on the standard input (the one
+ * dmtcp_launch ran on) is the one dmtcp_restart runs on; the settings the
+ * program had given it (raw mode, echo, control characters) are put back
+ * on it, and a program on a terminal of another size gets SIGWINCH.
+ *
  * What is not restored: bytes typed into the master that the slave side
  * has not read yet at the checkpoint (named at checkpoint time); a pty
  * whose master is outside the computation is a terminal outside it: on
@@ -30,6 +35,7 @@
  */
 #include <errno.h>
 #include <pty.h>
+#include <signal.h>
 #include <utmp.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,6 +73,15 @@ struct pty_rec {
     /* restart */
     int new_idx, new_m, new_s;
 };
+
+/* The terminal outside the computation on the standard input (the one
+ * dmtcp_launch ran on), when there is one: its settings go back onto the
+ * terminal dmtcp_restart runs on. */
+static struct {
+    int saved;
+    struct termios tio;
+    struct winsize ws;
+} pty_outside_tty;
 
 static struct {
     struct pty_rec recs[PTY_MAX];
@@ -261,6 +276,11 @@ static void pty_checkpoint(void)
         if (p->owner)
             pty_save_owned(p);
     }
+    int idx0;
+    struct pty_rec *in0 = pty_kind(0, &idx0) == 2 ? pty_find(idx0) : NULL;
+    pty_outside_tty.saved = !(in0 && in0->inside) && isatty(0) && tcgetattr(0, &pty_outside_tty.tio) == 0;
+    if (pty_outside_tty.saved && ioctl(0, TIOCGWINSZ, &pty_outside_tty.ws) < 0)
+        memset(&pty_outside_tty.ws, 0, sizeof pty_outside_tty.ws);
     if (pty_state.ctty_idx >= 0 && pty_state.leader) {
         int64_t holder = manager_kv_get_int("ym", (uint64_t)pty_state.ctty_idx);
         int t = open("/dev/tty", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -418,9 +438,31 @@ static void pty_take_ctty(void)
         close(s);
 }
 
+/* The terminal dmtcp_restart runs on gets the settings the program had
+ * put on its terminal (raw mode, no echo, its control characters); a
+ * program on a terminal of another size is told, as a resize would
+ * (SIGWINCH, ignored unless it has a handler). */
+static void pty_outside_settings(void)
+{
+    if (!pty_outside_tty.saved || !isatty(0))
+        return;
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU); /* (a process not in the foreground may set them too) */
+    sigprocmask(SIG_BLOCK, &ttou, &old);
+    if (tcsetattr(0, TCSANOW, &pty_outside_tty.tio) < 0)
+        engine_warn("cannot give the terminal on fd 0 the settings it had at the checkpoint: %s", strerror(errno));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    struct winsize now;
+    if (ioctl(0, TIOCGWINSZ, &now) == 0 &&
+        (now.ws_row != pty_outside_tty.ws.ws_row || now.ws_col != pty_outside_tty.ws.ws_col))
+        sys_call2(SYS_kill, sys_getpid(), SIGWINCH);
+}
+
 void pty_restart_end(void)
 {
     pty_take_ctty();
+    pty_outside_settings();
     dmtcp_global_barrier("stasis:ptys-opened"); /* the owners' spare ends are no longer needed */
     for (int i = 0; i < pty_state.n; i++) {
         struct pty_rec *p = &pty_state.recs[i];
