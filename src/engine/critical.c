@@ -190,10 +190,23 @@ ENGINE_API void *memalign(size_t align, size_t n)
         return r;                                \
     }
 
-CRITICAL_WRAP(FILE *, fopen, (const char *p, const char *m), (p, m))
-CRITICAL_WRAP(FILE *, fopen64, (const char *p, const char *m), (p, m))
+/* (a path the program built from a pid it knows: services.c) */
+#define CRITICAL_WRAP_PATH(type, name, params, args) \
+    ENGINE_API type name params                      \
+    {                                                \
+        CRITICAL_REAL(type, name, params)            \
+        char buf[4096];                              \
+        p = services_kernel_path(p, buf, sizeof buf); \
+        threads_critical_enter(#name);               \
+        type r = real args;                          \
+        threads_critical_leave();                    \
+        return r;                                    \
+    }
+
+CRITICAL_WRAP_PATH(FILE *, fopen, (const char *p, const char *m), (p, m))
+CRITICAL_WRAP_PATH(FILE *, fopen64, (const char *p, const char *m), (p, m))
 CRITICAL_WRAP(FILE *, fdopen, (int fd, const char *m), (fd, m))
-CRITICAL_WRAP(FILE *, freopen, (const char *p, const char *m, FILE *f), (p, m, f))
+CRITICAL_WRAP_PATH(FILE *, freopen, (const char *p, const char *m, FILE *f), (p, m, f))
 CRITICAL_WRAP(int, fclose, (FILE * f), (f))
 CRITICAL_WRAP(int, fflush, (FILE * f), (f))
 CRITICAL_WRAP(size_t, fwrite, (const void *b, size_t s, size_t n, FILE *f), (b, s, n, f))

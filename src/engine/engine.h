@@ -332,6 +332,9 @@ struct engine_services {
     void (*family)(int32_t *ppid, int32_t *pgid, int32_t *sid);
     /* the program exec'd into this one keeps the pid it had (spawn.c) */
     void (*adopt_virtual_pid)(pid_t vpid);
+    /* a path the program gave, as the kernel must see it (buf: cap bytes,
+     * used if it changes); async-signal-safe (the stdio wrappers) */
+    const char *(*kernel_path)(const char *path, char *buf, size_t cap);
     /* every provider, by rank: in the checkpoint handler of the thread
      * with record `slot`, just before it parks, and once released (before
      * its THREAD_RESUME; ucontext: its signal frame); async-signal-safe */
@@ -342,6 +345,7 @@ void services_offer(const struct engine_services *s, const char *plugin);
 pid_t services_virtual_pid(void);
 void services_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
 void services_adopt_virtual_pid(pid_t vpid);
+const char *services_kernel_path(const char *path, char *buf, size_t cap);
 void services_thread_parking(int slot);
 void services_thread_released(int slot, int is_main, int is_restart, void *ucontext);
 

@@ -545,7 +545,7 @@ int image_write(uint64_t generation, const char *dir, struct image_result *res)
     if (image_presence_pid) {
         char pm[64];
         snprintf(pm, sizeof pm, "/proc/%d/pagemap", (int)image_presence_pid);
-        w.shared_pagemap_fd = open(pm, O_RDONLY | O_CLOEXEC);
+        w.shared_pagemap_fd = sys_open_real(pm, O_RDONLY | O_CLOEXEC);
     }
     struct memory_buf text = {0}, areas = {0};
     size_t count = 0;

@@ -4,7 +4,8 @@
  * The core (manager, threads, image, spawn, log) never calls a feature by
  * name.  Where it genuinely needs one — the pid the program knows, for the
  * image header and the coordinator; the process's family for the image
- * header; the pid an exec'd program keeps; something done in each thread
+ * header; the pid an exec'd program keeps; a path the program gave, as the
+ * kernel must see it (/proc/<pid>); something done in each thread
  * as it parks and is released — it calls a service here, which a built-in
  * plugin offered when it was registered (PLUGIN_DECL_BUILTIN, engine.h).
  * A service that answers has at most one provider; the per-thread ones
@@ -21,7 +22,7 @@
 static struct {
     struct engine_services one; /* the single-provider services */
     struct {
-        const char *virtual_pid, *family, *adopt_virtual_pid;
+        const char *virtual_pid, *family, *adopt_virtual_pid, *kernel_path;
     } by; /* the plugin that offered each */
     void (*parking[SERVICES_THREAD_MAX])(int slot);
     void (*released[SERVICES_THREAD_MAX])(int slot, int is_main, int is_restart, void *ucontext);
@@ -61,6 +62,7 @@ void services_offer(const struct engine_services *offer, const char *plugin)
     SERVICES_TAKE_ONE(virtual_pid);
     SERVICES_TAKE_ONE(family);
     SERVICES_TAKE_ONE(adopt_virtual_pid);
+    SERVICES_TAKE_ONE(kernel_path);
     SERVICES_ADD(parking, nparking, offer->thread_parking);
     SERVICES_ADD(released, nreleased, offer->thread_released);
 }
@@ -85,6 +87,11 @@ void services_adopt_virtual_pid(pid_t vpid)
 {
     if (services_state.one.adopt_virtual_pid)
         services_state.one.adopt_virtual_pid(vpid);
+}
+
+const char *services_kernel_path(const char *path, char *buf, size_t cap)
+{
+    return services_state.one.kernel_path ? services_state.one.kernel_path(path, buf, cap) : path;
 }
 
 void services_thread_parking(int slot)

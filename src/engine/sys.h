@@ -9,6 +9,8 @@
 #ifndef STASIS_SYS_H
 #define STASIS_SYS_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
@@ -34,6 +36,18 @@ static inline long sys_call6(long n, long a, long b, long c, long d, long e, lon
 
 static inline int sys_gettid(void) { return (int)sys_call0(SYS_gettid); }
 static inline int sys_getpid(void) { return (int)sys_call0(SYS_getpid); }
+/* open(2) of a path that names processes by their kernel pids
+ * ("/proc/<real pid>/..."): past the pid plugin's translation of the
+ * program's paths (pid_proc.c); -1 with errno on failure. */
+static inline int sys_open_real(const char *path, int flags)
+{
+    long fd = sys_call4(SYS_openat, AT_FDCWD, (long)path, flags, 0);
+    if (fd < 0) {
+        errno = (int)-fd;
+        return -1;
+    }
+    return (int)fd;
+}
 
 static inline long sys_futex_wait(int *addr, int val, const void *timeout)
 {

@@ -282,6 +282,7 @@ static const struct engine_services pid_services = {
     .virtual_pid = pid_virtual_pid,
     .family = pid_tree_family,
     .adopt_virtual_pid = pid_set_virtual,
+    .kernel_path = pid_proc_path,
     .thread_released = pid_thread_released,
 };
 PLUGIN_DECL_BUILTIN(pid_descriptor, 10, &pid_services);

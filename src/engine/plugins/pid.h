@@ -28,6 +28,8 @@ pid_t pid_tree_to_virtual(pid_t r);
 void pid_tree_family(int32_t *ppid, int32_t *pgid, int32_t *sid);
 void pid_tree_renew_syscall(void *ucontext);
 void pid_tree_carry(void);
+/* pid_proc.c: "/proc/<pid>/..." with the pid now */
+const char *pid_proc_path(const char *path, char *buf, size_t cap);
 void pid_tree_carried(void);
 
 /* pthread_tids.c: glibc's cached tids and the calls that take an id */

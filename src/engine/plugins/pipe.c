@@ -279,11 +279,11 @@ static void pipe_open_shared(struct pipe_rec *p)
     char path[64];
     if (p->rfd >= 0) {
         snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, r);
-        p->new_r = fds_park(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        p->new_r = fds_park(sys_open_real(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     }
     if (p->wfd >= 0) {
         snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, w);
-        p->new_w = fds_park(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+        p->new_w = fds_park(sys_open_real(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     }
     if ((p->rfd >= 0 && p->new_r < 0) || (p->wfd >= 0 && p->new_w < 0))
         engine_warn("pipe:[%llu]: cannot open it in process %d: %s", (unsigned long long)p->ino, pid,

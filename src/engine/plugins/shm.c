@@ -161,7 +161,7 @@ static void shm_attach(struct shm_rec *r)
     }
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
-    int m = open(path, O_RDWR | O_CLOEXEC);
+    int m = sys_open_real(path, O_RDWR | O_CLOEXEC);
     int rc = m < 0 ? -errno : shm_map_over(r, m);
     if (m >= 0)
         sys_call1(SYS_close, m);

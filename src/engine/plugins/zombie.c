@@ -42,15 +42,34 @@ static struct {
     int n;
 } zombie_state;
 
-/* A child the coordinator saw end before it was suspended ("gone:PID") may
- * not be a zombie yet (its connection closes before its exit is done):
- * wait for that, bounded. */
+#define ZOMBIE_PF_EXITING 0x4 /* the kernel's task flag: in exit() */
+
+/* The kernel has begun to end process pid (flags, field 9 of its stat). */
+static int zombie_is_exiting(pid_t pid)
+{
+    char path[48], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (procfs_read(path, buf, sizeof buf) <= 0)
+        return 0;
+    const char *p = strrchr(buf, ')');
+    unsigned long flags = 0;
+    char state;
+    int i1, i2, i3, i4, i5;
+    if (!p || sscanf(p + 1, " %c %d %d %d %d %d %lu", &state, &i1, &i2, &i3, &i4, &i5, &flags) != 7)
+        return 0;
+    return (flags & ZOMBIE_PF_EXITING) != 0;
+}
+
+/* A child that is ending may not be a zombie yet: one the coordinator saw
+ * end before it was suspended ("gone:PID": its connection closes before
+ * its exit is done), or one that ended just before the checkpoint began
+ * (the kernel says it is exiting).  Wait for that, bounded. */
 static int zombie_is_ending(pid_t pid)
 {
     char key[32];
     int64_t v = 0;
     snprintf(key, sizeof key, "gone:%d", (int)pid);
-    if (manager_kv_get(key, &v, sizeof v) != (long)sizeof v)
+    if (manager_kv_get(key, &v, sizeof v) != (long)sizeof v && !zombie_is_exiting(pid))
         return 0;
     long fd = sys_call2(SYS_pidfd_open, pid, 0);
     if (fd < 0)
