@@ -246,8 +246,8 @@ static void fds_classify(struct fd_rec *r)
         fds_copy_deleted(r);
     } else if (S_ISREG(r->mode) && path[0] == '/') {
         r->kind = FD_KIND_FILE;
-    } else if (S_ISFIFO(r->mode) && !strncmp(path, "pipe:[", 6)) {
-        r->kind = FD_KIND_PIPE;
+    } else if (S_ISFIFO(r->mode) && (!strncmp(path, "pipe:[", 6) || (path[0] == '/' && r->fd > 2))) {
+        r->kind = FD_KIND_PIPE; /* an anonymous pipe, or a named FIFO (pipe.c) */
     } else if (S_ISDIR(r->mode)) {
         r->kind = FD_KIND_DIR;
     } else if (S_ISCHR(r->mode) && (r->pty = pty_id_of(r->fd)) > 0) {
@@ -281,7 +281,7 @@ static void fds_report(void)
     if (count > listed)
         snprintf(list + len, sizeof list - len, " and %d more", count - listed);
     if (count)
-        engine_warn("checkpoint: %d descriptor%s cannot be saved: %s; sockets, terminals, named FIFOs and "
+        engine_warn("checkpoint: %d descriptor%s cannot be saved: %s; sockets and "
                     "eventfd/epoll/timerfd/signalfd/inotify descriptors are not restored yet, and after a restart "
                     "/dev/null stands in for each",
                     count, count == 1 ? "" : "s", list);
@@ -374,7 +374,8 @@ static int fds_reopen(const struct fd_rec *r, int *warned_other)
         fd = fds_recreate_deleted(r);
         break;
     case FD_KIND_PIPE:
-        return pipe_reopen(r->fd, (uint64_t)r->ino, r->flags & O_ACCMODE, r->flags);
+        return pipe_reopen(r->fd, fds_path(r)[0] == '/' ? (uint64_t)r->dev : 0, (uint64_t)r->ino,
+                           r->flags & O_ACCMODE, r->flags);
     case FD_KIND_PTY:
         return pty_reopen(r->fd, r->pty, r->flags);
     default:

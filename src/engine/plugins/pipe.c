@@ -21,6 +21,16 @@
  * Sharing is restored per pipe; each process gets its own open file
  * description of it (shared status flags are not shared again).
  *
+ * Named FIFOs (mkfifo) opened on descriptors above 2 go the same way, by
+ * their device and inode ("qr.DEV:INODE" …): at restart the owner opens
+ * the FIFO by its name again, read-write so that no open blocks, puts the
+ * bytes back and publishes that descriptor; every holder (the owner too)
+ * opens its end from it with the access mode it had, and the read-write
+ * one is closed at the end.  A FIFO whose name is gone by then (or no
+ * longer a FIFO) comes back as an anonymous pipe between the same
+ * processes, with a warning naming it.  A named FIFO on 0-2 is a standard
+ * stream: what dmtcp_restart is given (stdio.c).
+ *
  * A pipe one end of which is outside the computation (a reader or writer
  * that is not under checkpoint control) cannot be restored as it was; the
  * checkpoint names it, per process and descriptor, and the restart follows
@@ -46,9 +56,12 @@
 #include "engine/sys.h"
 
 #define PIPE_MAX 1024 /* distinct pipes a process may hold and have restored */
+#define PIPE_PATH_MAX 512 /* a named FIFO's path */
 
 struct pipe_rec {
     uint64_t ino;
+    uint64_t dev;          /* named FIFO: its file system (0: an anonymous pipe) */
+    char path[PIPE_PATH_MAX]; /* named FIFO: its name */
     int rfd, wfd;          /* a read / write end this process holds (-1: none) */
     int owner;             /* this process drains, saves and recreates it */
     int inside_r, inside_w; /* some process of the computation holds a read / write end */
@@ -57,6 +70,7 @@ struct pipe_rec {
     char *bytes;           /* their copy (anonymous memory: saved in the image) */
     /* restart */
     int new_r, new_w;      /* this process's ends of the recreated pipe (-1: none) */
+    int new_rw;            /* named FIFO, the owner: its read-write descriptor */
 };
 
 static struct {
@@ -81,21 +95,58 @@ static int pipe_ino_of(int fd, uint64_t *ino)
     return 0;
 }
 
-static struct pipe_rec *pipe_find(uint64_t ino)
+static struct pipe_rec *pipe_find_dev(uint64_t dev, uint64_t ino)
 {
     for (int i = 0; i < pipe_state.n; i++)
-        if (pipe_state.recs[i].ino == ino)
+        if (pipe_state.recs[i].ino == ino && pipe_state.recs[i].dev == dev)
             return &pipe_state.recs[i];
     return NULL;
+}
+
+static struct pipe_rec *pipe_find(uint64_t ino)
+{
+    return pipe_find_dev(0, ino);
+}
+
+/* fd (above 2) is a named FIFO: its device, inode and name */
+static int pipe_fifo_of(int fd, uint64_t *dev, uint64_t *ino, char *path, size_t cap)
+{
+    struct stat st;
+    if (fd <= 2 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+        return -1;
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, cap - 1);
+    if (n <= 0 || path[0] != '/')
+        return -1;
+    path[n] = 0;
+    if (n >= 10 && !strcmp(path + n - 10, " (deleted)"))
+        path[0] = 0; /* its name is gone: an anonymous pipe from now on */
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
+/* The name-service kind for p: "pr" for an anonymous pipe, "qr.DEV" for a
+ * named FIFO (out: 32 bytes). */
+static const char *pipe_kv_kind(const struct pipe_rec *p, char which, char *out)
+{
+    if (!p->dev)
+        snprintf(out, 32, "p%c", which);
+    else
+        snprintf(out, 32, "q%c.%llx", which, (unsigned long long)p->dev);
+    return out;
 }
 
 static void pipe_note_fd(int fd, void *arg)
 {
     (void)arg;
-    uint64_t ino;
-    if (fd == pipe_state.listing || engine_fds_is_own(fd) || pipe_ino_of(fd, &ino) < 0)
+    uint64_t ino, dev = 0;
+    char path[PIPE_PATH_MAX] = "";
+    if (fd == pipe_state.listing || engine_fds_is_own(fd) ||
+        (pipe_ino_of(fd, &ino) < 0 && pipe_fifo_of(fd, &dev, &ino, path, sizeof path) < 0))
         return;
-    struct pipe_rec *p = pipe_find(ino);
+    struct pipe_rec *p = pipe_find_dev(dev, ino);
     if (!p) {
         if (pipe_state.n >= PIPE_MAX) {
             pipe_state.overflow = 1;
@@ -104,13 +155,25 @@ static void pipe_note_fd(int fd, void *arg)
         p = &pipe_state.recs[pipe_state.n++];
         memset(p, 0, sizeof *p);
         p->ino = ino;
-        p->rfd = p->wfd = p->new_r = p->new_w = -1;
+        p->dev = dev;
+        memcpy(p->path, path, sizeof p->path);
+        p->rfd = p->wfd = p->new_r = p->new_w = p->new_rw = -1;
     }
     int acc = fcntl(fd, F_GETFL) & O_ACCMODE;
-    if (acc == O_RDONLY && p->rfd < 0)
+    if ((acc == O_RDONLY || acc == O_RDWR) && p->rfd < 0)
         p->rfd = fd;
-    else if (acc == O_WRONLY && p->wfd < 0)
+    if ((acc == O_WRONLY || acc == O_RDWR) && p->wfd < 0)
         p->wfd = fd;
+}
+
+/* How warnings name p. */
+static const char *pipe_name(const struct pipe_rec *p, char *out, size_t cap)
+{
+    if (p->dev)
+        snprintf(out, cap, "FIFO %s", p->path[0] ? p->path : "(deleted)");
+    else
+        snprintf(out, cap, "pipe:[%llu]", (unsigned long long)p->ino);
+    return out;
 }
 
 /* Read everything waiting in p (non-blocking; the description's flags are
@@ -122,9 +185,10 @@ static void pipe_drain(struct pipe_rec *p)
     p->bytes = mmap(NULL, p->capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p->bytes == MAP_FAILED) {
         p->bytes = NULL;
-        engine_warn("checkpoint: cannot keep the bytes waiting in pipe:[%llu] (fd %d): no memory; they stay in "
+        char nm[PIPE_PATH_MAX + 16];
+        engine_warn("checkpoint: cannot keep the bytes waiting in %s (fd %d): no memory; they stay in "
                     "the pipe and are missing after a restart",
-                    (unsigned long long)p->ino, p->rfd);
+                    pipe_name(p, nm, sizeof nm), p->rfd);
         return;
     }
     int fl = fcntl(p->rfd, F_GETFL);
@@ -162,16 +226,17 @@ static int pipe_fill(int any_fd, const char *buf, uint32_t len)
 
 static void pipe_report_outside(const struct pipe_rec *p)
 {
+    char nm[PIPE_PATH_MAX + 16];
     if (!p->inside_r && p->wfd > 2)
-        engine_warn("checkpoint: fd %d (pipe:[%llu]) has no reader in the computation (a process outside it "
+        engine_warn("checkpoint: fd %d (%s) has no reader in the computation (a process outside it "
                     "reads it, or none does); after a restart writing to it fails with EPIPE, as if that reader "
                     "had exited",
-                    p->wfd, (unsigned long long)p->ino);
+                    p->wfd, pipe_name(p, nm, sizeof nm));
     if (!p->inside_w && p->rfd > 2)
-        engine_warn("checkpoint: fd %d (pipe:[%llu]) has no writer in the computation (a process outside it "
+        engine_warn("checkpoint: fd %d (%s) has no writer in the computation (a process outside it "
                     "writes it, or none does); after a restart it gives the bytes waiting now, then end of file, "
                     "as if that writer had exited",
-                    p->rfd, (unsigned long long)p->ino);
+                    p->rfd, pipe_name(p, nm, sizeof nm));
 }
 
 static void pipe_forget(void)
@@ -190,18 +255,20 @@ static void pipe_checkpoint(void)
     procfs_each_number("/proc/self/fd", pipe_note_fd, NULL, &pipe_state.listing);
     if (pipe_state.overflow)
         engine_warn("checkpoint: more than %d pipes are open; the others are not restored", PIPE_MAX);
+    char kind[32];
     for (int i = 0; i < pipe_state.n; i++) {
         const struct pipe_rec *p = &pipe_state.recs[i];
         if (p->rfd >= 0)
-            manager_kv_min("pr", p->ino, pid_virtual_pid());
+            manager_kv_min(pipe_kv_kind(p, 'r', kind), p->ino, pid_virtual_pid());
         if (p->wfd >= 0)
-            manager_kv_min("pw", p->ino, pid_virtual_pid());
+            manager_kv_min(pipe_kv_kind(p, 'w', kind), p->ino, pid_virtual_pid());
     }
     dmtcp_global_barrier("stasis:pipes-named"); /* every process calls it, with pipes or not */
     pid_t me = pid_virtual_pid();
     for (int i = 0; i < pipe_state.n; i++) {
         struct pipe_rec *p = &pipe_state.recs[i];
-        int64_t reader = manager_kv_get_int("pr", p->ino), writer = manager_kv_get_int("pw", p->ino);
+        int64_t reader = manager_kv_get_int(pipe_kv_kind(p, 'r', kind), p->ino);
+        int64_t writer = manager_kv_get_int(pipe_kv_kind(p, 'w', kind), p->ino);
         /* no coordinator: this process is alone, and what it holds is all there is */
         p->inside_r = reader > 0 || (!manager_state.connected && p->rfd >= 0);
         p->inside_w = writer > 0 || (!manager_state.connected && p->wfd >= 0);
@@ -217,9 +284,10 @@ static void pipe_resume(void)
 {
     for (int i = 0; i < pipe_state.n; i++) {
         struct pipe_rec *p = &pipe_state.recs[i];
+        char nm[PIPE_PATH_MAX + 16];
         if (p->owner && p->nbytes && pipe_fill(p->rfd, p->bytes, p->nbytes) < 0)
-            engine_warn("pipe:[%llu] (fd %d): cannot put back the %u bytes read from it for the checkpoint",
-                        (unsigned long long)p->ino, p->rfd, p->nbytes);
+            engine_warn("%s (fd %d): cannot put back the %u bytes read from it for the checkpoint",
+                        pipe_name(p, nm, sizeof nm), p->rfd, p->nbytes);
     }
     pipe_forget();
 }
@@ -231,12 +299,48 @@ static int pipe_own_fd(int fd)
     return fd < 0 ? -1 : (int)sys_call3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
 }
 
+/* A named FIFO again, by its name: read-write (no open of it blocks
+ * while this is open), and the owner's own ends from it; -1 if the name
+ * no longer leads to a FIFO. */
+static int pipe_reopen_fifo(struct pipe_rec *p)
+{
+    char nm[PIPE_PATH_MAX + 16];
+    if (!p->path[0])
+        return -1;
+    int rw = open(p->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (rw < 0 || fstat(rw, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+        engine_warn("%s is no longer there (%s); its processes are joined by an anonymous pipe instead",
+                    pipe_name(p, nm, sizeof nm), rw < 0 ? strerror(errno) : "not a FIFO");
+        if (rw >= 0)
+            close(rw);
+        return -1;
+    }
+    p->new_rw = fds_park(rw);
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", p->new_rw);
+    if (p->rfd >= 0)
+        p->new_r = fds_park(sys_open_real(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (p->wfd >= 0)
+        p->new_w = fds_park(sys_open_real(self, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (p->nbytes && pipe_fill(p->new_rw, p->bytes, p->nbytes) < 0)
+        engine_warn("%s: cannot put back the %u bytes saved from it", pipe_name(p, nm, sizeof nm), p->nbytes);
+    char k[KV_KEY_MAX], v[64], kind[32];
+    manager_kv_name(k, pipe_kv_kind(p, 'f', kind), p->ino);
+    int len = snprintf(v, sizeof v, "%d:%d:%d", (int)sys_getpid(), p->new_rw, p->new_rw);
+    manager_kv_put(k, v, (uint32_t)len + 1, KV_SET);
+    return 0;
+}
+
 /* The owner's new pipe, with the saved bytes in it. */
 static void pipe_recreate(struct pipe_rec *p)
 {
+    if (p->dev && pipe_reopen_fifo(p) == 0)
+        return;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
-        engine_warn("cannot recreate pipe:[%llu]: %s", (unsigned long long)p->ino, strerror(errno));
+        char nm[PIPE_PATH_MAX + 16];
+        engine_warn("cannot recreate %s: %s", pipe_name(p, nm, sizeof nm), strerror(errno));
         return;
     }
     if (p->capacity > 65536)
@@ -245,11 +349,11 @@ static void pipe_recreate(struct pipe_rec *p)
     fds[1] = fds_park(fds[1]);
     p->new_r = fds[0];
     p->new_w = fds[1];
+    char nm[PIPE_PATH_MAX + 16];
     if (p->nbytes && pipe_fill(fds[0], p->bytes, p->nbytes) < 0)
-        engine_warn("pipe:[%llu]: cannot put back the %u bytes saved from it", (unsigned long long)p->ino,
-                    p->nbytes);
-    char k[KV_KEY_MAX], v[64];
-    manager_kv_name(k, "pf", p->ino);
+        engine_warn("%s: cannot put back the %u bytes saved from it", pipe_name(p, nm, sizeof nm), p->nbytes);
+    char k[KV_KEY_MAX], v[64], kind[32];
+    manager_kv_name(k, pipe_kv_kind(p, 'f', kind), p->ino);
     int len = snprintf(v, sizeof v, "%d:%d:%d", (int)sys_getpid(), fds[0], fds[1]);
     manager_kv_put(k, v, (uint32_t)len + 1, KV_SET);
 }
@@ -268,12 +372,13 @@ static void pipe_broken(struct pipe_rec *p)
 /* Another process's new pipe, through /proc. */
 static void pipe_open_shared(struct pipe_rec *p)
 {
-    char k[KV_KEY_MAX], v[64] = "";
-    manager_kv_name(k, "pf", p->ino);
+    char k[KV_KEY_MAX], v[64] = "", kind[32];
+    manager_kv_name(k, pipe_kv_kind(p, 'f', kind), p->ino);
     int pid = 0, r = -1, w = -1;
     if (manager_kv_get(k, v, sizeof v - 1) <= 0 || sscanf(v, "%d:%d:%d", &pid, &r, &w) != 3) {
-        engine_warn("pipe:[%llu]: the process that recreates it did not say where it is; fds %d/%d stay closed",
-                    (unsigned long long)p->ino, p->rfd, p->wfd);
+        char nm[PIPE_PATH_MAX + 16];
+        engine_warn("%s: the process that recreates it did not say where it is; fds %d/%d stay closed",
+                    pipe_name(p, nm, sizeof nm), p->rfd, p->wfd);
         return;
     }
     char path[64];
@@ -286,8 +391,10 @@ static void pipe_open_shared(struct pipe_rec *p)
         p->new_w = fds_park(sys_open_real(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     }
     if ((p->rfd >= 0 && p->new_r < 0) || (p->wfd >= 0 && p->new_w < 0))
-        engine_warn("pipe:[%llu]: cannot open it in process %d: %s", (unsigned long long)p->ino, pid,
-                    strerror(errno));
+    {
+        char nm[PIPE_PATH_MAX + 16];
+        engine_warn("%s: cannot open it in process %d: %s", pipe_name(p, nm, sizeof nm), pid, strerror(errno));
+    }
 }
 
 /* fds.c, before it reopens descriptors. */
@@ -295,7 +402,7 @@ void pipe_restart_begin(void)
 {
     for (int i = 0; i < pipe_state.n; i++) {
         struct pipe_rec *p = &pipe_state.recs[i];
-        p->new_r = p->new_w = -1;
+        p->new_r = p->new_w = p->new_rw = -1;
         if (p->owner)
             pipe_recreate(p); /* without a writer inside, its spare write end closes at the end */
         else if (!p->inside_r)
@@ -382,15 +489,22 @@ static void pipe_outside_after_restart(void)
 /* fds.c: a descriptor for fd (pipe inode ino, access mode acc) with the
  * status flags fl, or -1 when the pipe does not come back for it (an
  * outside pipe on 0-2 keeps what dmtcp_restart gave). */
-int pipe_reopen(int fd, uint64_t ino, int acc, int fl)
+int pipe_reopen(int fd, uint64_t dev, uint64_t ino, int acc, int fl)
 {
-    struct pipe_rec *p = pipe_find(ino);
+    struct pipe_rec *p = pipe_find_dev(dev, ino);
     if (!p)
         return -1;
-    if (fd <= 2 && pipe_is_outside_stdio(ino))
+    if (fd <= 2 && !dev && pipe_is_outside_stdio(ino))
         return -1;
     int src = acc == O_WRONLY ? p->new_w : p->new_r;
-    int nfd = pipe_own_fd(src);
+    int nfd;
+    if (acc == O_RDWR && src >= 0) { /* (a FIFO opened read-write) */
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", src);
+        nfd = sys_open_real(self, O_RDWR | O_CLOEXEC);
+    } else {
+        nfd = pipe_own_fd(src);
+    }
     if (nfd >= 0)
         fcntl(nfd, F_SETFL, fl & (O_NONBLOCK | O_ASYNC | O_DIRECT));
     return nfd;
@@ -407,7 +521,9 @@ void pipe_restart_end(void)
             sys_call1(SYS_close, p->new_r);
         if (p->new_w >= 0)
             sys_call1(SYS_close, p->new_w);
-        p->new_r = p->new_w = -1;
+        if (p->new_rw >= 0)
+            sys_call1(SYS_close, p->new_rw);
+        p->new_r = p->new_w = p->new_rw = -1;
     }
     pipe_forget();
 }

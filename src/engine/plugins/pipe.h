@@ -14,7 +14,8 @@ int pipe_is_pipe_fd(int fd, uint64_t *ino);
  * (begin), each descriptor of one put back at its number (reopen), spare
  * ends closed (end) */
 void pipe_restart_begin(void);
-int pipe_reopen(int fd, uint64_t ino, int acc, int fl);
+/* (dev: a named FIFO's file system; 0 for an anonymous pipe) */
+int pipe_reopen(int fd, uint64_t dev, uint64_t ino, int acc, int fl);
 void pipe_restart_end(void);
 /* which pipes on 0-2 lead outside the computation (the launch root's, or
  * dmtcp_restart's streams): passed on to programs started with exec or
