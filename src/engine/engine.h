@@ -178,6 +178,7 @@ int delta_hashing(void);
 int delta_page(uint64_t addr, const void *page);
 int delta_writer_end(int ok);
 const char *image_current_path(void);
+void image_forget_name(void); /* a forked child: its parent's name is not its own */
 /* The image file itself (image_file.c): created where no other user can
  * have planted it, named only once complete.  create opens an unnamed (or
  * exclusively created) file in path's directory; publish, once the file is

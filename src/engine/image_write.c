@@ -59,6 +59,13 @@ const char *image_current_path(void)
     return image_path_cache;
 }
 
+/* A forked child: the name it inherited is its parent's (whose vpid it
+ * carries); its own is made at its first use. */
+void image_forget_name(void)
+{
+    image_path_cache[0] = 0;
+}
+
 /* The image this process writes into dir. */
 const char *image_current_path_in(const char *dir)
 {

@@ -507,6 +507,7 @@ void manager_after_fork_child(int open_sections)
     atomic_store(&manager_state.status_flags, 0);
     manager_state.num_checkpoints = 0;
     manager_state.num_restarts = 0;
+    image_forget_name(); /* (it named the parent's image) */
 }
 
 /* A wait the program itself asked for: checkpoints held back by
