@@ -5,7 +5,8 @@
  * PRECHECKPOINT records every descriptor but 0–2 and the engine's own
  * (engine_fds.c knows exactly which those are), at any number: what it
  * names (readlink of /proc/self/fd/N), its status flags, close-on-exec and
- * offset, and which earlier descriptor shares its open file description.
+ * offset, and which earlier descriptor shares its open file description
+ * (in this process; and a file's, in another process: fds_name_shared).
  * A regular file that was deleted while open has its content copied into
  * an anonymous mapping, saved with the rest of memory.  Pipes are
  * pipe.c's: it recreates them with their bytes, and gives each descriptor
@@ -41,8 +42,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "engine/engine.h"
 #include "engine/plugins/fds.h"
+#include "engine/plugins/pid.h"
 #include "engine/plugins/pipe.h"
 #include "engine/plugins/pty.h"
 #include "engine/sys.h"
@@ -63,6 +68,8 @@ struct fd_rec {
     size_t size;
     dev_t dev;
     ino_t ino;
+    pid_t share_pid; /* a file: another process owns its description (its pid as the program knows it) */
+    int share_fd;    /* ... at this descriptor there; this one takes it at restart */
 };
 
 enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_PIPE, FD_KIND_PTY, FD_KIND_OTHER };
@@ -290,6 +297,9 @@ static void fds_report(void)
                     fds_state.lost_at, strerror(fds_state.lost_errno));
 }
 
+static void fds_place(const struct fd_rec *r, int newfd);
+static void fds_name_shared(void);
+
 static void fds_save(void)
 {
     fds_state.n = 0;
@@ -303,8 +313,103 @@ static void fds_save(void)
     for (int i = 0; i < fds_state.n; i++)
         if (fds_rec(i)->dup_of < 0)
             fds_classify(fds_rec(i));
+    fds_name_shared();
     fds_report();
     engine_fds_plan_restart(fds_state.highest, fds_state.nofile.rlim_cur);
+}
+
+
+/* A file or deleted file that may share its description with another
+ * process. */
+static int fds_shareable(const struct fd_rec *r)
+{
+    return r->dup_of < 0 && (r->kind == FD_KIND_FILE || r->kind == FD_KIND_DELETED);
+}
+
+static uint64_t fds_share_key(const struct fd_rec *r)
+{
+    uint64_t k[4] = {(uint64_t)r->dev, (uint64_t)r->ino, (uint64_t)r->offset, (uint64_t)(unsigned)r->flags};
+    return XXH64(k, sizeof k, 0);
+}
+
+#define FDS_SHARE_FD_BITS 24 /* (descriptor numbers below 2^24; pids below 2^22) */
+
+/* Descriptions shared with other processes (a file opened before a fork,
+ * `exec 3>log` in a shell whose children write it).  Such descriptors are
+ * of the same file at the same offset with the same flags: the holder with
+ * the smallest (pid, descriptor) of each such kind owns it (the name
+ * service), and every other holder asks the kernel (kcmp) whether its
+ * description is that very one; if so, at restart it takes the owner's
+ * instead of opening the file again. */
+static void fds_name_shared(void)
+{
+    pid_t me = pid_virtual_pid();
+    /* one question per kind: a table of the keys seen (key, owner), in
+     * anonymous memory for the length of this call */
+    size_t nb = 64;
+    while (nb < (size_t)fds_state.n * 2)
+        nb *= 2;
+    struct fds_share_slot {
+        uint64_t key;
+        int64_t owner; /* 0: not asked yet */
+        int used;
+    } *t = mmap(NULL, nb * sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t == MAP_FAILED)
+        t = NULL; /* (every descriptor asks on its own) */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            dmtcp_global_barrier("stasis:files-named"); /* every process calls it, with files or not */
+        for (int i = 0; i < fds_state.n; i++) {
+            struct fd_rec *r = fds_rec(i);
+            if (!fds_shareable(r) || r->fd >= (1 << FDS_SHARE_FD_BITS))
+                continue;
+            uint64_t key = fds_share_key(r);
+            struct fds_share_slot *slot = NULL;
+            if (t) {
+                size_t b = (size_t)key & (nb - 1);
+                while (t[b].used && t[b].key != key)
+                    b = (b + 1) & (nb - 1);
+                slot = &t[b];
+            }
+            if (pass == 0) {
+                /* (descriptors come in increasing order: the first of a kind is its smallest) */
+                if (!slot || !slot->used)
+                    manager_kv_min("sd", key, ((int64_t)me << FDS_SHARE_FD_BITS) | r->fd);
+                if (slot) {
+                    slot->used = 1;
+                    slot->key = key;
+                }
+                continue;
+            }
+            int64_t v = slot && slot->owner ? slot->owner : manager_kv_get_int("sd", key);
+            if (slot)
+                slot->owner = v ? v : -1;
+            pid_t opid = (pid_t)(v >> FDS_SHARE_FD_BITS);
+            int ofd = (int)(v & ((1 << FDS_SHARE_FD_BITS) - 1));
+            if (v <= 0 || opid == me)
+                continue;
+            if (sys_call5(SYS_kcmp, pid_to_real(opid), sys_getpid(), 0 /* KCMP_FILE */, ofd, r->fd) == 0) {
+                r->share_pid = opid;
+                r->share_fd = ofd;
+            }
+        }
+    }
+    if (t)
+        munmap(t, nb * sizeof *t);
+}
+
+/* After every process reopened its own: take the owner's description
+ * (pidfd_getfd); 0, or -errno. */
+static int fds_take_shared(const struct fd_rec *r)
+{
+    long pfd = sys_call2(SYS_pidfd_open, pid_to_real(r->share_pid), 0);
+    long fd = pfd >= 0 ? sys_call3(SYS_pidfd_getfd, pfd, r->share_fd, 0) : pfd;
+    if (pfd >= 0)
+        sys_call1(SYS_close, pfd);
+    if (fd < 0)
+        return (int)fd;
+    fds_place(r, (int)fd);
+    return 0;
 }
 
 static void fds_release(void)
@@ -469,6 +574,25 @@ int fds_park(int fd)
     }
 }
 
+static void fds_restore_dup(const struct fd_rec *r)
+{
+    const struct fd_rec *o = fds_rec(r->dup_of);
+    long rc = sys_call3(SYS_dup3, o->fd, r->fd, r->cloexec ? O_CLOEXEC : 0);
+    if (rc < 0)
+        engine_warn("cannot restore fd %d as a duplicate of fd %d: %s", r->fd, o->fd, strerror((int)-rc));
+}
+
+static int fds_restore_one(const struct fd_rec *r, int *warned_other)
+{
+    int fd = fds_reopen(r, warned_other);
+    if (fd < 0)
+        return -1;
+    fds_place(r, fd);
+    if (r->offset > 0)
+        lseek(r->fd, r->offset, SEEK_SET);
+    return 0;
+}
+
 static void fds_restore(void)
 {
     int warned_other = 0;
@@ -481,19 +605,32 @@ static void fds_restore(void)
             continue; /* named by fds_widen_limit */
         if (engine_fds_is_own(r->fd) && engine_fds_vacate(r->fd) < 0)
             continue; /* named by engine_fds_vacate */
-        if (r->dup_of >= 0) {
-            const struct fd_rec *o = fds_rec(r->dup_of);
-            long rc = sys_call3(SYS_dup3, o->fd, r->fd, r->cloexec ? O_CLOEXEC : 0);
-            if (rc < 0)
-                engine_warn("cannot restore fd %d as a duplicate of fd %d: %s", r->fd, o->fd, strerror((int)-rc));
+        if (r->share_pid || (r->dup_of >= 0 && fds_rec(r->dup_of)->share_pid))
+            continue; /* once the owners have theirs, below */
+        if (r->dup_of >= 0)
+            fds_restore_dup(r);
+        else
+            fds_restore_one(r, &warned_other);
+    }
+    /* descriptions shared with another process: the owner's, now in place */
+    dmtcp_global_barrier("stasis:files-reopened");
+    for (int i = 0; i < fds_state.n; i++) {
+        const struct fd_rec *r = fds_rec(i);
+        if (!r->share_pid || (rlim_t)r->fd >= limit || (engine_fds_is_own(r->fd) && engine_fds_vacate(r->fd) < 0))
             continue;
+        int rc = fds_take_shared(r);
+        if (rc < 0) {
+            engine_warn("fd %d (%s) shared its open file description with process %d, which cannot be shared "
+                        "again (%s); it is opened again for this process alone (its own offset from now on)",
+                        r->fd, fds_path(r), (int)r->share_pid, strerror(-rc));
+            fds_restore_one(r, &warned_other);
         }
-        int fd = fds_reopen(r, &warned_other);
-        if (fd < 0)
-            continue;
-        fds_place(r, fd);
-        if (r->offset > 0)
-            lseek(r->fd, r->offset, SEEK_SET);
+    }
+    for (int i = 0; i < fds_state.n; i++) {
+        const struct fd_rec *r = fds_rec(i);
+        if (r->dup_of >= 0 && fds_rec(r->dup_of)->share_pid && (rlim_t)r->fd < limit &&
+            !(engine_fds_is_own(r->fd) && engine_fds_vacate(r->fd) < 0))
+            fds_restore_dup(r);
     }
     pty_restart_end();
     pipe_restart_end();
