@@ -47,6 +47,7 @@
 
 #include "engine/engine.h"
 #include "engine/plugins/fds.h"
+#include "engine/plugins/mqueue.h"
 #include "engine/plugins/pid.h"
 #include "engine/plugins/pipe.h"
 #include "engine/plugins/pty.h"
@@ -72,7 +73,10 @@ struct fd_rec {
     int share_fd;    /* ... at this descriptor there; this one takes it at restart */
 };
 
-enum { FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_PIPE, FD_KIND_PTY, FD_KIND_OTHER };
+enum {
+    FD_KIND_FILE = 1, FD_KIND_DIR, FD_KIND_DEV, FD_KIND_DELETED, FD_KIND_PIPE, FD_KIND_PTY, FD_KIND_MQUEUE,
+    FD_KIND_OTHER
+};
 
 /* Growable arrays in anonymous memory that the image saves (memory.c's
  * buffers are left out of images; these must come back at restart), not
@@ -246,7 +250,9 @@ static void fds_classify(struct fd_rec *r)
     char *path = (char *)fds_path(r);
     size_t plen = strlen(path);
     int deleted = plen > 10 && !strcmp(path + plen - 10, " (deleted)");
-    if (S_ISREG(r->mode) && (deleted || r->unlinked)) {
+    if (S_ISREG(r->mode) && mqueue_is(r->fd)) {
+        r->kind = FD_KIND_MQUEUE; /* (a queue looks like a file named /NAME) */
+    } else if (S_ISREG(r->mode) && (deleted || r->unlinked)) {
         r->kind = FD_KIND_DELETED;
         if (deleted)
             path[plen - 10] = 0;
@@ -483,6 +489,8 @@ static int fds_reopen(const struct fd_rec *r, int *warned_other)
                            r->flags & O_ACCMODE, r->flags);
     case FD_KIND_PTY:
         return pty_reopen(r->fd, r->pty, r->flags);
+    case FD_KIND_MQUEUE:
+        return mqueue_reopen(r->fd, (uint64_t)r->ino, r->flags);
     default:
         if (!(*warned_other)++)
             engine_warn("fd %d (%s) and the others named at checkpoint time cannot be restored yet; /dev/null "
@@ -599,6 +607,7 @@ static void fds_restore(void)
     rlim_t limit = fds_widen_limit();
     pipe_restart_begin();
     pty_restart_begin();
+    mqueue_restart_begin();
     for (int i = 0; i < fds_state.n; i++) {
         const struct fd_rec *r = fds_rec(i);
         if ((rlim_t)r->fd >= limit)
@@ -632,6 +641,7 @@ static void fds_restore(void)
             !(engine_fds_is_own(r->fd) && engine_fds_vacate(r->fd) < 0))
             fds_restore_dup(r);
     }
+    mqueue_restart_end();
     pty_restart_end();
     pipe_restart_end();
     fds_restore_limit();
