@@ -50,20 +50,25 @@ static int stat_fields(const char *path, int how, long *pid, long *ppid)
 
 int main(void)
 {
-    int ready[2];
-    if (pipe(ready) < 0)
+    int ready[2], done[2];
+    if (pipe(ready) < 0 || pipe(done) < 0)
         fail_errno("pipe");
     pid_t c = fork();
     if (c < 0)
         fail_errno("fork");
     if (c == 0) {
         close(ready[0]);
+        close(done[1]);
         if (write(ready[1], "c", 1) != 1)
             _exit(2);
         scen_wait_check();
+        char x;
+        while (read(done[0], &x, 1) < 0 && errno == EINTR)
+            ; /* alive until main has looked (a zombie's /proc entry is not another user's to read) */
         _exit(0);
     }
     close(ready[1]);
+    close(done[0]);
     char ch;
     if (read(ready[0], &ch, 1) != 1)
         fail("the child died before it was ready");
@@ -114,6 +119,7 @@ int main(void)
     SCEN_CHECK(getcwd(cwd, sizeof cwd) && strcmp(link, cwd) == 0, "readlink(%s) = %s, but the cwd is %s", path,
                link, cwd);
 
+    close(done[1]);
     int s;
     pid_t w;
     while ((w = waitpid(c, &s, 0)) < 0 && errno == EINTR)
