@@ -57,10 +57,29 @@ engine_built() {
 
 # wait_for SECONDS WHAT CMD...: polls CMD until it succeeds, or fails.
 # (It replaces the suites' wait_for CMD... of tests/lib/common.sh.)
+# On a time-out, what the run's processes are doing goes to stuck.err.
 wait_for() {
     local secs=$1 what=$2
     shift 2
-    poll "$secs" "$@" || fail_step "timed out after ${secs}s waiting for $what"
+    poll "$secs" "$@" || { dump_stuck; fail_step "timed out after ${secs}s waiting for $what"; }
+}
+
+# dump_stuck: one line per thread of every process of this run still there
+# (state, kernel wait channel, and where gdb finds it: innermost frames
+# first), into $RUN_DIR/stuck.err, which the failure's log tails show.
+dump_stuck() {
+    local p t bt
+    for p in $(marked_pids); do
+        for t in /proc/"$p"/task/*; do
+            printf '%s/%s %s %s %s\n' "$p" "${t##*/}" "$(cat "$t/comm" 2>/dev/null)" \
+                "$(sed -n 's/^State:\t//p' "$t/status" 2>/dev/null)" "$(cat "$t/wchan" 2>/dev/null)"
+        done
+        if command -v gdb >/dev/null; then
+            bt=$(timeout 20 gdb -batch -nx -p "$p" -ex 'thread apply all bt 12' 2>/dev/null |
+                sed -n 's/^#[0-9]* *\(0x[0-9a-f]* in \)\{0,1\}\([^ ]*\) .*/\2/p; s/^Thread .*(LWP \([0-9]*\)).*/| \1:/p' | tr '\n' ' ')
+            printf '%s bt: %s\n' "$p" "$bt"
+        fi
+    done >"$RUN_DIR/stuck.err" 2>&1
 }
 
 exit_text() {
