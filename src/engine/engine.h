@@ -145,6 +145,13 @@ int procfs_list_numbers(const char *dir, int *out, int cap, int *listing_fd);
 int procfs_each_number(const char *dir, void (*fn)(int n, void *arg), void *arg, int *listing_fd);
 /* procfs.c: up to cap-1 bytes of a /proc file, NUL-terminated; bytes read or -errno */
 long procfs_read(const char *path, char *buf, size_t cap);
+/* A /proc/.../stat file read into buf: its fields from the third (state)
+ * on, past the command name (which may hold spaces and parentheses); NULL
+ * if it cannot be read. */
+const char *procfs_stat_fields(const char *path, char *buf, size_t cap);
+/* What /proc/self/fd/FD names, in buf: its length, or -1.  With deleted
+ * given, a " (deleted)" suffix is cut off and *deleted says so. */
+long procfs_fd_name(int fd, char *buf, size_t cap, int *deleted);
 
 /* thread_report.c: what a thread that was not parked is doing, in words */
 void thread_report_stuck(const struct thread_rec *r, char *out, size_t cap);

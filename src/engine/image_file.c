@@ -249,16 +249,8 @@ static int image_file_pid_is_zombie(pid_t pid)
 {
     char path[32], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = sys_open_real(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    const char *paren = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
-    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+    const char *f = procfs_stat_fields(path, buf, sizeof buf);
+    return f && (f[0] == 'Z' || f[0] == 'X');
 }
 
 /* The writer that named a temporary is gone: no such process, a zombie, or

@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "engine/engine.h"
 #include "engine/sys.h"
@@ -68,5 +70,29 @@ long procfs_read(const char *path, char *buf, size_t cap)
     long n = sys_call3(SYS_read, fd, buf, cap - 1);
     sys_call1(SYS_close, fd);
     buf[n > 0 ? n : 0] = 0;
+    return n;
+}
+
+const char *procfs_stat_fields(const char *path, char *buf, size_t cap)
+{
+    if (procfs_read(path, buf, cap) <= 0)
+        return NULL;
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+long procfs_fd_name(int fd, char *buf, size_t cap, int *deleted)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    long n = cap > 1 ? sys_call4(SYS_readlinkat, AT_FDCWD, link, buf, cap - 1) : -1;
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    if (deleted) {
+        *deleted = n >= 10 && !strcmp(buf + n - 10, " (deleted)");
+        if (*deleted)
+            buf[n -= 10] = 0;
+    }
     return n;
 }

@@ -98,11 +98,9 @@ void thread_report_stuck(const struct thread_rec *r, char *out, size_t cap)
         name[strcspn(name, "\n")] = 0;
     char state = '?';
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    if (procfs_read(path, stat, sizeof stat) > 0) {
-        const char *p = strrchr(stat, ')');
-        if (p && p[1] == ' ')
-            state = p[2];
-    }
+    const char *f = procfs_stat_fields(path, stat, sizeof stat);
+    if (f)
+        state = f[0];
     snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
     procfs_read(path, status, sizeof status);
     int blocks = (thread_report_mask(status, "SigBlk:\t") >> (engine_config.ckpt_signal - 1)) & 1;

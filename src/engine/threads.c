@@ -278,16 +278,8 @@ static int threads_is_gone(pid_t pid, pid_t tid)
         return 1;
     char path[64], st[256];
     snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    int fd = (int)sys_call3(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 1;
-    long n = sys_call3(SYS_read, fd, st, sizeof st - 1);
-    sys_call1(SYS_close, fd);
-    if (n <= 0)
-        return 1;
-    st[n] = 0;
-    const char *p = strrchr(st, ')');
-    return p && (p[2] == 'Z' || p[2] == 'X');
+    const char *f = procfs_stat_fields(path, st, sizeof st);
+    return !f || f[0] == 'Z' || f[0] == 'X';
 }
 
 void threads_save_manager(struct thread_rec **out)

@@ -100,12 +100,9 @@ static void mqueue_note_fd(int fd, void *arg)
     q->ino = (uint64_t)st.st_ino;
     q->fd = fd;
     q->mode = st.st_mode & 0777;
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, q->name, sizeof q->name - 1);
-    q->name[n > 0 ? n : 0] = 0;
-    if (n >= 10 && !strcmp(q->name + n - 10, " (deleted)"))
-        q->name[0] = 0;
+    int deleted = 0;
+    if (procfs_fd_name(fd, q->name, sizeof q->name, &deleted) <= 0 || deleted)
+        q->name[0] = 0; /* unlinked: it comes back under a temporary name */
 }
 
 static void mqueue_release(void)

@@ -82,12 +82,9 @@ static struct {
 
 static int pipe_ino_of(int fd, uint64_t *ino)
 {
-    char link[64], path[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, path, sizeof path - 1);
-    if (n <= 0)
+    char path[64];
+    if (procfs_fd_name(fd, path, sizeof path, NULL) <= 0)
         return -1;
-    path[n] = 0;
     unsigned long long v;
     if (sscanf(path, "pipe:[%llu]", &v) != 1)
         return -1;
@@ -114,13 +111,10 @@ static int pipe_fifo_of(int fd, uint64_t *dev, uint64_t *ino, char *path, size_t
     struct stat st;
     if (fd <= 2 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
         return -1;
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, path, cap - 1);
-    if (n <= 0 || path[0] != '/')
+    int deleted = 0;
+    if (procfs_fd_name(fd, path, cap, &deleted) <= 0 || path[0] != '/')
         return -1;
-    path[n] = 0;
-    if (n >= 10 && !strcmp(path + n - 10, " (deleted)"))
+    if (deleted)
         path[0] = 0; /* its name is gone: an anonymous pipe from now on */
     *dev = (uint64_t)st.st_dev;
     *ino = (uint64_t)st.st_ino;

@@ -167,20 +167,12 @@ static void pty_note_fd(int fd, void *arg)
 static int pty_ctty(void)
 {
     char buf[512];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')');
-    long long state_ppid_pgrp_sid[3];
+    const char *f = procfs_stat_fields("/proc/self/stat", buf, sizeof buf);
+    long long ppid_pgrp_sid[3];
     char st;
     unsigned long long tty;
-    if (!p || sscanf(p + 1, " %c %lld %lld %lld %llu", &st, &state_ppid_pgrp_sid[0], &state_ppid_pgrp_sid[1],
-                     &state_ppid_pgrp_sid[2], &tty) != 5 || !tty)
+    if (!f || sscanf(f, "%c %lld %lld %lld %llu", &st, &ppid_pgrp_sid[0], &ppid_pgrp_sid[1], &ppid_pgrp_sid[2],
+                     &tty) != 5 || !tty)
         return -1;
     unsigned maj = (unsigned)((tty >> 8) & 0xfff), min = (unsigned)((tty & 0xff) | ((tty >> 12) & 0xfff00));
     return pty_slave_index(makedev(maj, min));

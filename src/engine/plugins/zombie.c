@@ -49,13 +49,11 @@ static int zombie_is_exiting(pid_t pid)
 {
     char path[48], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (procfs_read(path, buf, sizeof buf) <= 0)
-        return 0;
-    const char *p = strrchr(buf, ')');
+    const char *f = procfs_stat_fields(path, buf, sizeof buf);
     unsigned long flags = 0;
     char state;
     int i1, i2, i3, i4, i5;
-    if (!p || sscanf(p + 1, " %c %d %d %d %d %d %lu", &state, &i1, &i2, &i3, &i4, &i5, &flags) != 7)
+    if (!f || sscanf(f, "%c %d %d %d %d %d %lu", &state, &i1, &i2, &i3, &i4, &i5, &flags) != 7)
         return 0;
     return (flags & ZOMBIE_PF_EXITING) != 0;
 }
