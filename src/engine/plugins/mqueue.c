@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/proto.h"
@@ -212,12 +213,25 @@ static void mqueue_rebuild(struct mqueue_rec *q)
     if (q->name[0]) {
         snprintf(q->open_name, sizeof q->open_name, "%s", q->name);
     } else {
-        snprintf(q->open_name, sizeof q->open_name, "/stasis-mq-%d-%llu", (int)sys_getpid(),
-                 (unsigned long long)q->ino);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(q->open_name, sizeof q->open_name, "/stasis-mq-%d-%llu-%ld", (int)sys_getpid(),
+                 (unsigned long long)q->ino, ts.tv_nsec);
         q->temp = 1;
     }
+    /* (a temporary name is ours alone: O_EXCL; a queue found under the
+     * program's name must be this user's, not one another user put there) */
     struct mq_attr a = {.mq_maxmsg = q->maxmsg, .mq_msgsize = q->msgsize};
-    mqd_t m = mq_open(q->open_name, O_RDWR | O_NONBLOCK | O_CREAT | O_CLOEXEC, q->mode, q->maxmsg > 0 ? &a : NULL);
+    mqd_t m = mq_open(q->open_name, O_RDWR | O_NONBLOCK | O_CREAT | O_CLOEXEC | (q->temp ? O_EXCL : 0), q->mode,
+                      q->maxmsg > 0 ? &a : NULL);
+    struct stat st;
+    if (m >= 0 && (fstat(m, &st) < 0 || st.st_uid != getuid())) {
+        engine_warn("message queue %s belongs to another user now (uid %d); it is not reopened", q->open_name,
+                    (int)st.st_uid);
+        close(m);
+        m = -1;
+        errno = EPERM;
+    }
     if (m < 0) {
         engine_warn("cannot recreate message queue %s: %s", q->open_name, strerror(errno));
         q->open_name[0] = 0;

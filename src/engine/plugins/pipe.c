@@ -301,11 +301,18 @@ static int pipe_reopen_fifo(struct pipe_rec *p)
     char nm[PIPE_PATH_MAX + 16];
     if (!p->path[0])
         return -1;
-    int rw = open(p->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    int rw = open(p->path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
-    if (rw < 0 || fstat(rw, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+    /* (the same FIFO, or one of this user's made again under its name:
+     * never a FIFO another user put there, who would get the bytes) */
+    const char *why = rw < 0 ? strerror(errno) : NULL;
+    if (!why && (fstat(rw, &st) < 0 || !S_ISFIFO(st.st_mode)))
+        why = "not a FIFO";
+    else if (!why && st.st_uid != getuid() && ((uint64_t)st.st_dev != p->dev || (uint64_t)st.st_ino != p->ino))
+        why = "another user's FIFO is there now";
+    if (why) {
         engine_warn("%s is no longer there (%s); its processes are joined by an anonymous pipe instead",
-                    pipe_name(p, nm, sizeof nm), rw < 0 ? strerror(errno) : "not a FIFO");
+                    pipe_name(p, nm, sizeof nm), why);
         if (rw >= 0)
             close(rw);
         return -1;
