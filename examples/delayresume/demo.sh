@@ -40,7 +40,9 @@ run_mode() { # MODE: launch, checkpoint+archive, kill, restore, restart, verify
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
     echo "killed; $(ls "$dir/data" | wc -l) files in the data directory now"
     say "$mode: restore-and-restart.sh puts the archive back and restarts"
-    "$dir/ckpt/restore-and-restart.sh" -p "$port" -j > "$dir/restart.out" 2> "$dir/restart.err" &
+    # (--stdio inherit: the restarted program writes to this restart's own
+    # output; by default a stream on a file is that file again, run.out)
+    "$dir/ckpt/restore-and-restart.sh" -p "$port" -j --stdio inherit > "$dir/restart.out" 2> "$dir/restart.err" &
     local rpid=$!
     disown "$rpid"
     n=0
